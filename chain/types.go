@@ -55,9 +55,10 @@ type DiscoveryRoute struct {
 }
 
 // DiscoverySplit is a compiled (possibly flattened) split.
+// Weight is omitted when zero, as Consul does.
 type DiscoverySplit struct {
 	Definition *configentry.ServiceSplit
-	Weight     float32
+	Weight     float32 `json:",omitempty"`
 	NextNode   string
 }
 
@@ -72,13 +73,27 @@ type DiscoveryResolver struct {
 	Failover       *DiscoveryFailover `json:",omitempty"`
 }
 
-// MarshalJSON renders ConnectTimeout as a string.
+// MarshalJSON renders ConnectTimeout as a string. The string field sits
+// before the embedded struct, as in Consul, so it is emitted first.
 func (r *DiscoveryResolver) MarshalJSON() ([]byte, error) {
 	type plain DiscoveryResolver
 	return json.Marshal(&struct {
+		ConnectTimeout string `json:",omitempty"`
 		*plain
+	}{durationString(r.ConnectTimeout), (*plain)(r)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, so clients can decode chains.
+func (r *DiscoveryResolver) UnmarshalJSON(data []byte) error {
+	type plain DiscoveryResolver
+	aux := &struct {
 		ConnectTimeout string
-	}{(*plain)(r), r.ConnectTimeout.String()})
+		*plain
+	}{plain: (*plain)(r)}
+	if err := json.Unmarshal(data, aux); err != nil {
+		return err
+	}
+	return parseDuration(aux.ConnectTimeout, &r.ConnectTimeout)
 }
 
 // DiscoveryFailover lists the targets tried, in order, when the resolver's
@@ -97,21 +112,22 @@ type Locality struct {
 
 // DiscoveryTarget is one concrete place instances are resolved from.
 type DiscoveryTarget struct {
-	ID                   string
-	Service              string
-	ServiceSubset        string    `json:",omitempty"`
-	Namespace            string    `json:",omitempty"`
-	Partition            string    `json:",omitempty"`
-	Datacenter           string    `json:",omitempty"`
-	Peer                 string    `json:",omitempty"`
-	Locality             *Locality `json:",omitempty"`
-	MeshGateway          configentry.MeshGatewayConfig
-	Subset               configentry.ServiceResolverSubset
-	TransparentProxy     TargetTransparentProxy
-	ConnectTimeout       time.Duration
-	External             bool                                             `json:",omitempty"`
-	SNI                  string                                           `json:",omitempty"`
-	Name                 string                                           `json:",omitempty"`
+	ID               string
+	Service          string
+	ServiceSubset    string    `json:",omitempty"`
+	Namespace        string    `json:",omitempty"`
+	Partition        string    `json:",omitempty"`
+	Datacenter       string    `json:",omitempty"`
+	Peer             string    `json:",omitempty"`
+	Locality         *Locality `json:",omitempty"`
+	MeshGateway      configentry.MeshGatewayConfig
+	Subset           configentry.ServiceResolverSubset
+	TransparentProxy TargetTransparentProxy
+	ConnectTimeout   time.Duration
+	External         bool   `json:",omitempty"`
+	SNI              string `json:",omitempty"`
+	Name             string `json:",omitempty"`
+	// PrioritizeByLocality is Enterprise-only (CE validation refuses it).
 	PrioritizeByLocality *configentry.ServiceResolverPrioritizeByLocality `json:",omitempty"`
 }
 
@@ -120,13 +136,48 @@ type TargetTransparentProxy struct {
 	DialedDirectly bool `json:",omitempty"`
 }
 
-// MarshalJSON renders ConnectTimeout as a string.
+// MarshalJSON renders ConnectTimeout as a string, first, as Consul does.
 func (t *DiscoveryTarget) MarshalJSON() ([]byte, error) {
 	type plain DiscoveryTarget
 	return json.Marshal(&struct {
+		ConnectTimeout string `json:",omitempty"`
 		*plain
+	}{durationString(t.ConnectTimeout), (*plain)(t)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, so clients can decode chains.
+func (t *DiscoveryTarget) UnmarshalJSON(data []byte) error {
+	type plain DiscoveryTarget
+	aux := &struct {
 		ConnectTimeout string
-	}{(*plain)(t), t.ConnectTimeout.String()})
+		*plain
+	}{plain: (*plain)(t)}
+	if err := json.Unmarshal(data, aux); err != nil {
+		return err
+	}
+	return parseDuration(aux.ConnectTimeout, &t.ConnectTimeout)
+}
+
+// parseDuration sets *d from a duration string; empty leaves it alone.
+func parseDuration(s string, d *time.Duration) error {
+	if s == "" {
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// durationString is Consul's rendering of a duration that is omitted when
+// zero.
+func durationString(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
 }
 
 // Response is the body of GET /v1/discovery-chain/:service.

@@ -1,0 +1,238 @@
+package chain
+
+import (
+	"errors"
+	"sort"
+
+	"github.com/switchyard/switchyard/configentry"
+)
+
+// Graph validation compiles with fixed placeholders, as Consul does: the
+// datacenter and trust domain do not change whether a chain compiles.
+const (
+	validationDatacenter  = "dc1"
+	validationTrustDomain = "b6fc9da3-03d4-4b5a-9134-c045e9b20152.consul"
+)
+
+// exportedServicesName is the only exported-services entry CE has: the one
+// named after the (default) partition.
+const exportedServicesName = "default"
+
+// ValidateWrite is graph validation (config-entries.md §7 rules 47–50): it
+// reports whether the chains a change can affect still compile once the
+// change is applied to all, and whether peer-exported chains stay
+// peer-safe. The change is upsert, or, when upsert is nil, the deletion of
+// deleteKind/deleteName. all is never modified. Failures are *GraphError
+// naming the chain, with Consul's message.
+//
+// Rules 51 and 52 need service-intentions, ingress-gateway and mesh
+// entries, which Switchyard does not store; they are not checked.
+func ValidateWrite(all *configentry.Set, upsert configentry.Entry, deleteKind, deleteName string) error {
+	ch := change{kind: deleteKind, name: deleteName}
+	if upsert != nil {
+		ch = change{kind: upsert.GetKind(), name: upsert.GetName(), entry: upsert}
+	}
+	if ch.kind == configentry.ProxyDefaults && ch.name == "" {
+		ch.name = configentry.ProxyDefaultsName
+	}
+	proposed := &overlay{base: all, change: ch}
+
+	var chains []string
+	switch ch.kind {
+	case configentry.ExportedServices:
+		return validateExports(all, ch)
+	case configentry.ProxyDefaults:
+		if ch.name != configentry.ProxyDefaultsName {
+			return nil
+		}
+		chains = discoveryChainNames(all)
+	case configentry.ServiceDefaults, configentry.ServiceRouter, configentry.ServiceSplitter, configentry.ServiceResolver:
+		chains = affectedChains(all, ch.name)
+	default:
+		return nil
+	}
+
+	exported := peerExportedServices(all.ExportedServices(exportedServicesName), all, ch)
+	for _, service := range chains {
+		if err := validateChain(all, proposed, service, exported[service]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// change is the write being validated; entry is nil for a deletion.
+type change struct {
+	kind, name string
+	entry      configentry.Entry
+}
+
+// overlay is a Source that sees base with one change applied.
+type overlay struct {
+	base   *configentry.Set
+	change change
+}
+
+func (o *overlay) get(kind, name string) configentry.Entry {
+	if kind == o.change.kind && name == o.change.name {
+		return o.change.entry
+	}
+	return o.base.Get(kind, name)
+}
+
+func (o *overlay) Router(name string) *configentry.ServiceRouterConfigEntry {
+	e, _ := o.get(configentry.ServiceRouter, name).(*configentry.ServiceRouterConfigEntry)
+	return e
+}
+
+func (o *overlay) Splitter(name string) *configentry.ServiceSplitterConfigEntry {
+	e, _ := o.get(configentry.ServiceSplitter, name).(*configentry.ServiceSplitterConfigEntry)
+	return e
+}
+
+func (o *overlay) Resolver(name string) *configentry.ServiceResolverConfigEntry {
+	e, _ := o.get(configentry.ServiceResolver, name).(*configentry.ServiceResolverConfigEntry)
+	return e
+}
+
+func (o *overlay) ServiceDefaults(name string) *configentry.ServiceConfigEntry {
+	e, _ := o.get(configentry.ServiceDefaults, name).(*configentry.ServiceConfigEntry)
+	return e
+}
+
+func (o *overlay) ProxyDefaults() *configentry.ProxyConfigEntry {
+	e, _ := o.get(configentry.ProxyDefaults, configentry.ProxyDefaultsName).(*configentry.ProxyConfigEntry)
+	return e
+}
+
+// validateChain checks one chain against the proposed state (rules 47–49).
+func validateChain(current *configentry.Set, proposed Source, service string, exported bool) error {
+	compiled, err := compileForValidation(proposed, service)
+	if err != nil {
+		return asGraphError(service, err)
+	}
+	if !exported {
+		return nil
+	}
+	if err := checkPeerSafe(proposed, service); err != nil {
+		return err
+	}
+	if isHTTPLike(compiled.Protocol) {
+		return nil
+	}
+	// A peer imports an L4 service by the identities of its targets, so an
+	// edit may not introduce a target the current chain lacks.
+	old, err := compileForValidation(current, service)
+	if err != nil {
+		return graphErrorf(service, "error compiling current discovery chain for %q: %s", service, err)
+	}
+	return checkNoNewTargets(service, compiled, old)
+}
+
+func compileForValidation(src Source, service string) (*CompiledDiscoveryChain, error) {
+	return Compile(Request{
+		ServiceName:          service,
+		EvaluateInDatacenter: validationDatacenter,
+		TrustDomain:          validationTrustDomain,
+	}, src)
+}
+
+// asGraphError makes err a GraphError of chain if it is not one already.
+func asGraphError(chain string, err error) error {
+	var ge *GraphError
+	if errors.As(err, &ge) {
+		return ge
+	}
+	return &GraphError{Chain: chain, Message: err.Error()}
+}
+
+// validateExports is rule 50: every chain an exported-services write
+// exports to a peer must be peer-safe as things stand.
+func validateExports(all *configentry.Set, ch change) error {
+	exp, _ := ch.entry.(*configentry.ExportedServicesConfigEntry)
+	if exp == nil {
+		return nil
+	}
+	exported := peerExportedServices(exp, all, ch)
+	names := make([]string, 0, len(exported))
+	for n := range exported {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := checkPeerSafe(all, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// peerExportedServices lists the services exp exports to at least one peer.
+// A wildcard stands for every discovery chain name (Consul's reading, which
+// also counts the name of the entry being written, whatever its kind, and
+// drops the name of one being deleted).
+func peerExportedServices(exp *configentry.ExportedServicesConfigEntry, all *configentry.Set, ch change) map[string]bool {
+	out := map[string]bool{}
+	if exp == nil {
+		return out
+	}
+	for _, svc := range exp.Services {
+		toPeer := false
+		for _, c := range svc.Consumers {
+			toPeer = toPeer || c.Peer != ""
+		}
+		switch {
+		case !toPeer:
+		case svc.Name != "*":
+			out[svc.Name] = true
+		default:
+			for _, n := range discoveryChainNames(all) {
+				out[n] = true
+			}
+			if ch.entry != nil {
+				out[ch.name] = true
+			} else {
+				delete(out, ch.name)
+			}
+		}
+	}
+	return out
+}
+
+// discoveryChainNames lists, sorted, the services that have a router,
+// splitter or resolver.
+func discoveryChainNames(all *configentry.Set) []string {
+	var names []string
+	for _, e := range all.All() {
+		switch e.GetKind() {
+		case configentry.ServiceRouter, configentry.ServiceSplitter, configentry.ServiceResolver:
+			names = append(names, e.GetName())
+		}
+	}
+	return sortedUnique(names, "")
+}
+
+// affectedChains is rule 47 for a write on service: its own chain and the
+// chain of every router, splitter or resolver that names it directly.
+// Like Consul, links are not followed transitively.
+func affectedChains(all *configentry.Set, service string) []string {
+	names := []string{service}
+	for _, e := range all.All() {
+		var related []string
+		switch x := e.(type) {
+		case *configentry.ServiceRouterConfigEntry:
+			related = routerRelated(x)
+		case *configentry.ServiceSplitterConfigEntry:
+			related = splitterRelated(x)
+		case *configentry.ServiceResolverConfigEntry:
+			related = resolverRelated(x)
+		}
+		for _, r := range related {
+			if r == service {
+				names = append(names, e.GetName())
+				break
+			}
+		}
+	}
+	return sortedUnique(names, "")
+}
