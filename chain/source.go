@@ -41,3 +41,40 @@ type Request struct {
 	OverrideConnectTimeout time.Duration
 	OverrideMeshGateway    configentry.MeshGatewayConfig
 }
+
+// LookupFunc adapts a plain (kind, name) lookup to a Source, so a caller
+// with its own storage (an overlay, a state store transaction) writes one
+// function instead of five typed methods.
+type LookupFunc func(kind, name string) configentry.Entry
+
+var _ Source = LookupFunc(nil)
+
+// Router implements Source.
+func (f LookupFunc) Router(s string) *configentry.ServiceRouterConfigEntry {
+	e, _ := f(configentry.ServiceRouter, s).(*configentry.ServiceRouterConfigEntry)
+	return e
+}
+
+// Splitter implements Source.
+func (f LookupFunc) Splitter(s string) *configentry.ServiceSplitterConfigEntry {
+	e, _ := f(configentry.ServiceSplitter, s).(*configentry.ServiceSplitterConfigEntry)
+	return e
+}
+
+// Resolver implements Source.
+func (f LookupFunc) Resolver(s string) *configentry.ServiceResolverConfigEntry {
+	e, _ := f(configentry.ServiceResolver, s).(*configentry.ServiceResolverConfigEntry)
+	return e
+}
+
+// ServiceDefaults implements Source.
+func (f LookupFunc) ServiceDefaults(s string) *configentry.ServiceConfigEntry {
+	e, _ := f(configentry.ServiceDefaults, s).(*configentry.ServiceConfigEntry)
+	return e
+}
+
+// ProxyDefaults implements Source.
+func (f LookupFunc) ProxyDefaults() *configentry.ProxyConfigEntry {
+	e, _ := f(configentry.ProxyDefaults, configentry.ProxyDefaultsName).(*configentry.ProxyConfigEntry)
+	return e
+}

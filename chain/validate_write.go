@@ -35,7 +35,7 @@ func ValidateWrite(all *configentry.Set, upsert configentry.Entry, deleteKind, d
 	if ch.kind == configentry.ProxyDefaults && ch.name == "" {
 		ch.name = configentry.ProxyDefaultsName
 	}
-	proposed := &overlay{base: all, change: ch}
+	proposed := LookupFunc((&overlay{base: all, change: ch}).get)
 
 	var chains []string
 	switch ch.kind {
@@ -78,31 +78,6 @@ func (o *overlay) get(kind, name string) configentry.Entry {
 		return o.change.entry
 	}
 	return o.base.Get(kind, name)
-}
-
-func (o *overlay) Router(name string) *configentry.ServiceRouterConfigEntry {
-	e, _ := o.get(configentry.ServiceRouter, name).(*configentry.ServiceRouterConfigEntry)
-	return e
-}
-
-func (o *overlay) Splitter(name string) *configentry.ServiceSplitterConfigEntry {
-	e, _ := o.get(configentry.ServiceSplitter, name).(*configentry.ServiceSplitterConfigEntry)
-	return e
-}
-
-func (o *overlay) Resolver(name string) *configentry.ServiceResolverConfigEntry {
-	e, _ := o.get(configentry.ServiceResolver, name).(*configentry.ServiceResolverConfigEntry)
-	return e
-}
-
-func (o *overlay) ServiceDefaults(name string) *configentry.ServiceConfigEntry {
-	e, _ := o.get(configentry.ServiceDefaults, name).(*configentry.ServiceConfigEntry)
-	return e
-}
-
-func (o *overlay) ProxyDefaults() *configentry.ProxyConfigEntry {
-	e, _ := o.get(configentry.ProxyDefaults, configentry.ProxyDefaultsName).(*configentry.ProxyConfigEntry)
-	return e
 }
 
 // validateChain checks one chain against the proposed state (rules 47–49).
