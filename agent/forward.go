@@ -1,0 +1,246 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/switchyard/switchyard/rpc"
+	"github.com/switchyard/switchyard/rpc/pb"
+)
+
+// maxForwardHops stops a request bouncing between servers that disagree
+// about who leads (each forward adds one hop).
+const maxForwardHops = 3
+
+// forwardedHeaders are the request headers that travel with a forward.
+var forwardedHeaders = []string{"X-Consul-Token", "Authorization", "X-Consul-Namespace", "X-Consul-Partition", "Content-Type"}
+
+// errNoLeader is reported when no leader appeared within the hold timeout.
+var errNoLeader = errors.New("No cluster leader")
+
+// forwarderServer answers server-to-server gRPC calls.
+type forwarderServer struct {
+	pb.UnimplementedForwarderServer
+	a *Agent
+}
+
+// Forward serves an HTTP API request forwarded by another server exactly as
+// if it had arrived over HTTP here.
+func (s *forwarderServer) Forward(ctx context.Context, req *pb.ForwardRequest) (*pb.ForwardResponse, error) {
+	if req.Version < rpc.ProtocolVersionMin || req.Version > rpc.ProtocolVersionMax {
+		return nil, status.Errorf(codes.FailedPrecondition, "forward protocol version %d not in supported range [%d, %d]", req.Version, rpc.ProtocolVersionMin, rpc.ProtocolVersionMax)
+	}
+	if req.Hops > maxForwardHops {
+		return nil, status.Errorf(codes.Aborted, "request forwarded %d times without reaching the leader", req.Hops)
+	}
+	target := req.Path
+	if req.RawQuery != "" {
+		target += "?" + req.RawQuery
+	}
+	hr, err := http.NewRequestWithContext(withHops(ctx, req.Hops), req.Method, target, bytes.NewReader(req.Body))
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "bad forwarded request: %v", err)
+	}
+	for k, v := range req.Headers {
+		hr.Header.Set(k, v)
+	}
+	hr.RemoteAddr = "forwarded:" + req.OriginNode
+	rec := httptest.NewRecorder()
+	s.a.apiHandler().ServeHTTP(rec, hr)
+	resp := &pb.ForwardResponse{Status: int32(rec.Code), Headers: map[string]string{}, Body: rec.Body.Bytes()}
+	for k := range rec.Header() {
+		resp.Headers[k] = rec.Header().Get(k)
+	}
+	return resp, nil
+}
+
+// Status reports this server's Raft state (used before bootstrapping).
+func (s *forwarderServer) Status(ctx context.Context, _ *pb.StatusRequest) (*pb.StatusResponse, error) {
+	a := s.a
+	leader, _ := a.raft.raft.LeaderWithID()
+	return &pb.StatusResponse{
+		HasRaftState: a.raft.hadState || a.raft.raft.LastIndex() > 0,
+		Leader:       string(leader),
+		NodeName:     a.config.NodeName,
+		Datacenter:   a.config.Datacenter,
+		LastIndex:    a.raft.raft.LastIndex(),
+	}, nil
+}
+
+type hopsKey struct{}
+
+func withHops(ctx context.Context, hops uint32) context.Context {
+	return context.WithValue(ctx, hopsKey{}, hops)
+}
+
+func hopsFrom(ctx context.Context) uint32 {
+	h, _ := ctx.Value(hopsKey{}).(uint32)
+	return h
+}
+
+// connPool keeps one gRPC client connection per server address.
+type connPool struct {
+	mu    sync.Mutex
+	conns map[string]*grpc.ClientConn
+}
+
+func newConnPool() *connPool { return &connPool{conns: map[string]*grpc.ClientConn{}} }
+
+func (p *connPool) get(addr string) (pb.ForwarderClient, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.conns[addr]; ok {
+		return pb.NewForwarderClient(c), nil
+	}
+	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	p.conns[addr] = c
+	return pb.NewForwarderClient(c), nil
+}
+
+// Close closes every connection.
+func (p *connPool) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for addr, c := range p.conns {
+		_ = c.Close()
+		delete(p.conns, addr)
+	}
+}
+
+func (a *Agent) serverStatus(ctx context.Context, addr string) (*pb.StatusResponse, error) {
+	c, err := a.conns.get(addr)
+	if err != nil {
+		return nil, err
+	}
+	return c.Status(ctx, &pb.StatusRequest{})
+}
+
+// forwardToLeader sends r to the current leader and copies its answer to w.
+// While there is no leader (an election), it waits up to RPCHoldTimeout
+// for one; transport errors to a leader that just died are retried within
+// the same budget. It returns errNoLeader if none appeared in time.
+func (a *Agent) forwardToLeader(w http.ResponseWriter, r *http.Request, body []byte) error {
+	deadline := time.Now().Add(a.config.RPCHoldTimeout)
+	var lastErr error
+	for {
+		addr, _ := a.raft.raft.LeaderWithID()
+		if addr != "" && !a.isLeader() {
+			err := a.forwardTo(w, r, body, string(addr))
+			if err == nil {
+				return nil
+			}
+			lastErr = err
+			a.logger.Debug("forward to leader failed, retrying", "leader", addr, "error", err)
+		} else if a.isLeader() {
+			// Became leader while waiting: serve locally.
+			if body != nil {
+				r.Body = io.NopCloser(bytes.NewReader(body))
+			}
+			a.apiHandler().ServeHTTP(w, r)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if lastErr != nil {
+				return fmt.Errorf("%w (last forward error: %v)", errNoLeader, lastErr)
+			}
+			return errNoLeader
+		}
+		select {
+		case <-r.Context().Done():
+			return r.Context().Err()
+		case <-a.shutdownCh:
+			return errNoLeader
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// forwardTo performs one forward to addr. Only transport failures return
+// an error; any HTTP answer (including errors) is copied to w.
+func (a *Agent) forwardTo(w http.ResponseWriter, r *http.Request, body []byte, addr string) error {
+	c, err := a.conns.get(addr)
+	if err != nil {
+		return err
+	}
+	req := &pb.ForwardRequest{
+		Version: rpc.ProtocolVersionMax, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+		Headers: map[string]string{}, Body: body, OriginDatacenter: a.config.Datacenter,
+		OriginNode: a.config.NodeName, Hops: hopsFrom(r.Context()) + 1,
+	}
+	for _, h := range forwardedHeaders {
+		if v := r.Header.Get(h); v != "" {
+			req.Headers[h] = v
+		}
+	}
+	// A blocking query may legitimately take up to its wait (capped at
+	// 10 minutes plus jitter); anything else gets a short deadline.
+	ctx, cancel := context.WithTimeout(r.Context(), forwardDeadline(r))
+	defer cancel()
+	resp, err := c.Forward(ctx, req)
+	if err != nil {
+		return err
+	}
+	for k, v := range resp.Headers {
+		w.Header().Set(k, v)
+	}
+	w.WriteHeader(int(resp.Status))
+	_, _ = w.Write(resp.Body)
+	return nil
+}
+
+// forwardDeadline is the time a forwarded request may take.
+func forwardDeadline(r *http.Request) time.Duration {
+	q := r.URL.Query()
+	if q.Get("index") == "" || q.Get("index") == "0" {
+		return 30 * time.Second
+	}
+	wait := defaultBlockingWait
+	if s := q.Get("wait"); s != "" {
+		if d, err := time.ParseDuration(s); err == nil {
+			wait = d
+		}
+	}
+	if wait > maxBlockingWait {
+		wait = maxBlockingWait
+	}
+	return wait + wait/16 + 10*time.Second
+}
+
+func (a *Agent) isLeader() bool { return a.raft.raft.State() == raft.Leader }
+
+// readBody reads a request body within the configured size limit.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("request body larger than %d bytes", limit)
+	}
+	return b, nil
+}
+
+// isWrite reports whether the method changes state.
+func isWrite(method string) bool {
+	return method == http.MethodPut || method == http.MethodPost || method == http.MethodDelete || strings.EqualFold(method, "PATCH")
+}
