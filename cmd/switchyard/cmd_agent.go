@@ -1,0 +1,130 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/switchyard/switchyard/agent"
+)
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// runAgent: switchyard agent [flags]. Runs until SIGINT/SIGTERM, then leaves
+// gracefully (a leader hands over leadership first).
+func runAgent(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("agent", stderr)
+	dev := fs.Bool("dev", false, "run one self-bootstrapping server with a temporary data dir and HTTP on 127.0.0.1:8500")
+	var configFiles, configDirs, retryJoin, retryJoinWAN stringList
+	fs.Var(&configFiles, "config-file", "agent config file (HCL or JSON); repeatable")
+	fs.Var(&configDirs, "config-dir", "directory of *.hcl / *.json agent config files; repeatable")
+	fs.Var(&retryJoin, "retry-join", "LAN gossip address (host:port) of a server to join; repeatable")
+	fs.Var(&retryJoinWAN, "retry-join-wan", "WAN gossip address (host:port) of a server in another datacenter; repeatable")
+	// Flags below are applied on top of defaults and config files, and only
+	// when given, so a config file value is not overwritten by a default.
+	set := map[string]func(c *agent.Config, v string) error{}
+	str := func(name, usage string, apply func(c *agent.Config, v string)) {
+		fs.String(name, "", usage)
+		set[name] = func(c *agent.Config, v string) error { apply(c, v); return nil }
+	}
+	num := func(name, usage string, apply func(c *agent.Config, n int)) {
+		fs.String(name, "", usage)
+		set[name] = func(c *agent.Config, v string) error {
+			var n int
+			if _, err := fmt.Sscan(v, &n); err != nil {
+				return fmt.Errorf("-%s: %q is not a number", name, v)
+			}
+			apply(c, n)
+			return nil
+		}
+	}
+	fs.Bool("server", true, "run as a server (the only mode)")
+	set["server"] = func(c *agent.Config, v string) error { c.Server = v != "false"; return nil }
+	num("bootstrap-expect", "bootstrap once this many servers are seen", func(c *agent.Config, n int) { c.BootstrapExpect = n })
+	str("node", "node name (default: hostname)", func(c *agent.Config, v string) { c.NodeName = v })
+	str("node-id", "node UUID (default: generated and kept in the data dir)", func(c *agent.Config, v string) { c.NodeID = v })
+	str("datacenter", "datacenter name (default dc1)", func(c *agent.Config, v string) { c.Datacenter = v })
+	str("primary-datacenter", "datacenter authoritative for config entries", func(c *agent.Config, v string) { c.PrimaryDatacenter = v })
+	str("data-dir", "directory for Raft data", func(c *agent.Config, v string) { c.DataDir = v })
+	str("bind", "address for server RPC and gossip", func(c *agent.Config, v string) { c.BindAddr = v })
+	str("advertise", "address other servers use to reach this one", func(c *agent.Config, v string) { c.AdvertiseAddr = v })
+	str("client", "address the HTTP API listens on", func(c *agent.Config, v string) { c.ClientAddr = v })
+	num("http-port", "HTTP API port (8500)", func(c *agent.Config, n int) { c.Ports.HTTP = n })
+	num("server-port", "server RPC and Raft port (8300)", func(c *agent.Config, n int) { c.Ports.Server = n })
+	num("serf-lan-port", "LAN gossip port (8301)", func(c *agent.Config, n int) { c.Ports.SerfLAN = n })
+	num("serf-wan-port", "WAN gossip port (8302)", func(c *agent.Config, n int) { c.Ports.SerfWAN = n })
+	num("grpc-port", "peering gRPC port (8503)", func(c *agent.Config, n int) { c.Ports.GRPC = n })
+	str("log-level", "trace, debug, info, warn or error", func(c *agent.Config, v string) { c.LogLevel = v })
+	fs.Bool("log-json", false, "log JSON lines")
+	set["log-json"] = func(c *agent.Config, v string) error { c.LogJSON = v == "true"; return nil }
+
+	if err := fs.Parse(args); err != nil {
+		return 1
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "Error: unexpected argument %q\n", fs.Arg(0))
+		return 1
+	}
+	cfg := agent.DefaultConfig()
+	if *dev {
+		cfg = agent.DevConfig()
+	}
+	for _, d := range configDirs {
+		if err := agent.LoadConfigDir(cfg, d); err != nil {
+			fmt.Fprintln(stderr, "Error:", err)
+			return 1
+		}
+	}
+	for _, f := range configFiles {
+		if err := agent.LoadConfigFile(cfg, f); err != nil {
+			fmt.Fprintln(stderr, "Error:", err)
+			return 1
+		}
+	}
+	var ferr error
+	fs.Visit(func(f *flag.Flag) {
+		if apply, ok := set[f.Name]; ok && ferr == nil {
+			ferr = apply(cfg, f.Value.String())
+		}
+	})
+	if ferr != nil {
+		fmt.Fprintln(stderr, "Error:", ferr)
+		return 1
+	}
+	cfg.RetryJoin = append(cfg.RetryJoin, retryJoin...)
+	cfg.RetryJoinWAN = append(cfg.RetryJoinWAN, retryJoinWAN...)
+
+	logger := hclog.New(&hclog.LoggerOptions{
+		Name: "switchyard", Level: hclog.LevelFromString(cfg.LogLevel), JSONFormat: cfg.LogJSON, Output: stderr,
+	})
+	a, err := agent.New(cfg, logger)
+	if err != nil {
+		fmt.Fprintln(stderr, "Error starting agent:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "==> Switchyard agent running: node %q, datacenter %q, HTTP %s\n", cfg.NodeName, cfg.Datacenter, a.HTTPAddr())
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case sig := <-sigs:
+		logger.Info("caught signal, leaving", "signal", sig)
+	case <-a.LeaveRequested():
+		logger.Info("leave requested over the API")
+	}
+	if err := a.Leave(); err != nil {
+		logger.Error("leave failed", "error", err)
+		return 1
+	}
+	return 0
+}
