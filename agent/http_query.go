@@ -198,9 +198,3 @@ func (a *Agent) write(fn handlerFunc) handlerFunc {
 		return nil, errResponseWritten
 	}
 }
-
-// forwardToDC serves a request for another datacenter. Federation comes
-// with WAN gossip; until a datacenter is known, Consul's answer applies.
-func (a *Agent) forwardToDC(w http.ResponseWriter, r *http.Request, dc string, body []byte) error {
-	return &httpError{http.StatusInternalServerError, "No path to datacenter"}
-}
