@@ -105,6 +105,9 @@ func (a *Agent) start() error {
 	lanCfg := memberlist.DefaultLANConfig()
 	if c.GossipProfile == GossipLocal {
 		lanCfg = memberlist.DefaultLocalConfig()
+	} else if c.GossipProbeInterval > 0 {
+		lanCfg.ProbeInterval = c.GossipProbeInterval
+		lanCfg.ProbeTimeout = c.GossipProbeInterval / 2
 	}
 	// Gossip port 0 (tests) must be resolved before joining, since the port
 	// is advertised; memberlist resolves it itself when BindPort is 0.
