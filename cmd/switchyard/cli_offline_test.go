@@ -164,3 +164,31 @@ func TestChainCompileErrors(t *testing.T) {
 		t.Errorf("unknown command must exit 1, got %d", code)
 	}
 }
+
+func TestAgentFlagsOverrideConfigFileOnlyWhenGiven(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := writeFile(t, dir, "agent.hcl", "datacenter = \"east\"\nbootstrap_expect = 3\nports { http = 9500 }\n")
+	f := newAgentFlags(&bytes.Buffer{})
+	if err := f.fs.Parse([]string{"-config-file", cfgFile, "-http-port", "9600", "-retry-join", "10.0.0.1:8301", "-retry-join", "10.0.0.2:8301"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := f.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Datacenter != "east" || cfg.BootstrapExpect != 3 {
+		t.Errorf("config file values lost: dc %q expect %d", cfg.Datacenter, cfg.BootstrapExpect)
+	}
+	if cfg.Ports.HTTP != 9600 {
+		t.Errorf("-http-port must win over the file: %d", cfg.Ports.HTTP)
+	}
+	if len(cfg.RetryJoin) != 2 {
+		t.Errorf("repeatable -retry-join: %v", cfg.RetryJoin)
+	}
+	bad := writeFile(t, dir, "bad.hcl", "datacentre = \"east\"\n")
+	f = newAgentFlags(&bytes.Buffer{})
+	_ = f.fs.Parse([]string{"-config-file", bad})
+	if _, err := f.config(); err == nil || !strings.Contains(err.Error(), `unknown config key "datacentre"`) {
+		t.Errorf("a misspelt config key must be refused by name: %v", err)
+	}
+}

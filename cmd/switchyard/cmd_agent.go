@@ -20,26 +20,32 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-// runAgent: switchyard agent [flags]. Runs until SIGINT/SIGTERM, then leaves
-// gracefully (a leader hands over leadership first).
-func runAgent(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("agent", stderr)
-	dev := fs.Bool("dev", false, "run one self-bootstrapping server with a temporary data dir and HTTP on 127.0.0.1:8500")
-	var configFiles, configDirs, retryJoin, retryJoinWAN stringList
-	fs.Var(&configFiles, "config-file", "agent config file (HCL or JSON); repeatable")
-	fs.Var(&configDirs, "config-dir", "directory of *.hcl / *.json agent config files; repeatable")
-	fs.Var(&retryJoin, "retry-join", "LAN gossip address (host:port) of a server to join; repeatable")
-	fs.Var(&retryJoinWAN, "retry-join-wan", "WAN gossip address (host:port) of a server in another datacenter; repeatable")
-	// Flags below are applied on top of defaults and config files, and only
-	// when given, so a config file value is not overwritten by a default.
-	set := map[string]func(c *agent.Config, v string) error{}
+// agentFlags are the parsed flags of `switchyard agent`. Plain settings are
+// kept as setters applied on top of defaults and config files, and only
+// when given on the command line, so a config file value is never
+// overwritten by a flag's default.
+type agentFlags struct {
+	fs                                               *flag.FlagSet
+	dev                                              *bool
+	configFiles, configDirs, retryJoin, retryJoinWAN stringList
+	set                                              map[string]func(c *agent.Config, v string) error
+}
+
+func newAgentFlags(stderr io.Writer) *agentFlags {
+	f := &agentFlags{fs: newFlagSet("agent", stderr), set: map[string]func(*agent.Config, string) error{}}
+	fs := f.fs
+	f.dev = fs.Bool("dev", false, "run one self-bootstrapping server with a temporary data dir and HTTP on 127.0.0.1:8500")
+	fs.Var(&f.configFiles, "config-file", "agent config file (HCL or JSON); repeatable")
+	fs.Var(&f.configDirs, "config-dir", "directory of *.hcl / *.json agent config files; repeatable")
+	fs.Var(&f.retryJoin, "retry-join", "LAN gossip address (host:port) of a server to join; repeatable")
+	fs.Var(&f.retryJoinWAN, "retry-join-wan", "WAN gossip address (host:port) of a server in another datacenter; repeatable")
 	str := func(name, usage string, apply func(c *agent.Config, v string)) {
 		fs.String(name, "", usage)
-		set[name] = func(c *agent.Config, v string) error { apply(c, v); return nil }
+		f.set[name] = func(c *agent.Config, v string) error { apply(c, v); return nil }
 	}
 	num := func(name, usage string, apply func(c *agent.Config, n int)) {
 		fs.String(name, "", usage)
-		set[name] = func(c *agent.Config, v string) error {
+		f.set[name] = func(c *agent.Config, v string) error {
 			var n int
 			if _, err := fmt.Sscan(v, &n); err != nil {
 				return fmt.Errorf("-%s: %q is not a number", name, v)
@@ -48,8 +54,12 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 			return nil
 		}
 	}
-	fs.Bool("server", true, "run as a server (the only mode)")
-	set["server"] = func(c *agent.Config, v string) error { c.Server = v != "false"; return nil }
+	boolean := func(name, usage string, def bool, apply func(c *agent.Config, b bool)) {
+		fs.Bool(name, def, usage)
+		f.set[name] = func(c *agent.Config, v string) error { apply(c, v == "true"); return nil }
+	}
+	boolean("server", "run as a server (the only mode)", true, func(c *agent.Config, b bool) { c.Server = b })
+	boolean("log-json", "log JSON lines", false, func(c *agent.Config, b bool) { c.LogJSON = b })
 	num("bootstrap-expect", "bootstrap once this many servers are seen", func(c *agent.Config, n int) { c.BootstrapExpect = n })
 	str("node", "node name (default: hostname)", func(c *agent.Config, v string) { c.NodeName = v })
 	str("node-id", "node UUID (default: generated and kept in the data dir)", func(c *agent.Config, v string) { c.NodeID = v })
@@ -65,45 +75,53 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	num("serf-wan-port", "WAN gossip port (8302)", func(c *agent.Config, n int) { c.Ports.SerfWAN = n })
 	num("grpc-port", "peering gRPC port (8503)", func(c *agent.Config, n int) { c.Ports.GRPC = n })
 	str("log-level", "trace, debug, info, warn or error", func(c *agent.Config, v string) { c.LogLevel = v })
-	fs.Bool("log-json", false, "log JSON lines")
-	set["log-json"] = func(c *agent.Config, v string) error { c.LogJSON = v == "true"; return nil }
+	return f
+}
 
-	if err := fs.Parse(args); err != nil {
-		return 1
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "Error: unexpected argument %q\n", fs.Arg(0))
-		return 1
-	}
+// config builds the agent config: defaults (or dev defaults), then config
+// dirs and files in order, then the flags that were given.
+func (f *agentFlags) config() (*agent.Config, error) {
 	cfg := agent.DefaultConfig()
-	if *dev {
+	if *f.dev {
 		cfg = agent.DevConfig()
 	}
-	for _, d := range configDirs {
+	for _, d := range f.configDirs {
 		if err := agent.LoadConfigDir(cfg, d); err != nil {
-			fmt.Fprintln(stderr, "Error:", err)
-			return 1
+			return nil, err
 		}
 	}
-	for _, f := range configFiles {
-		if err := agent.LoadConfigFile(cfg, f); err != nil {
-			fmt.Fprintln(stderr, "Error:", err)
-			return 1
+	for _, file := range f.configFiles {
+		if err := agent.LoadConfigFile(cfg, file); err != nil {
+			return nil, err
 		}
 	}
-	var ferr error
-	fs.Visit(func(f *flag.Flag) {
-		if apply, ok := set[f.Name]; ok && ferr == nil {
-			ferr = apply(cfg, f.Value.String())
+	var err error
+	f.fs.Visit(func(fl *flag.Flag) {
+		if apply, ok := f.set[fl.Name]; ok && err == nil {
+			err = apply(cfg, fl.Value.String())
 		}
 	})
-	if ferr != nil {
-		fmt.Fprintln(stderr, "Error:", ferr)
+	cfg.RetryJoin = append(cfg.RetryJoin, f.retryJoin...)
+	cfg.RetryJoinWAN = append(cfg.RetryJoinWAN, f.retryJoinWAN...)
+	return cfg, err
+}
+
+// runAgent: switchyard agent [flags]. Runs until SIGINT/SIGTERM or
+// PUT /v1/agent/leave, then leaves gracefully (a leader hands over first).
+func runAgent(args []string, stdout, stderr io.Writer) int {
+	f := newAgentFlags(stderr)
+	if err := f.fs.Parse(args); err != nil {
 		return 1
 	}
-	cfg.RetryJoin = append(cfg.RetryJoin, retryJoin...)
-	cfg.RetryJoinWAN = append(cfg.RetryJoinWAN, retryJoinWAN...)
-
+	if f.fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "Error: unexpected argument %q\n", f.fs.Arg(0))
+		return 1
+	}
+	cfg, err := f.config()
+	if err != nil {
+		fmt.Fprintln(stderr, "Error:", err)
+		return 1
+	}
 	logger := hclog.New(&hclog.LoggerOptions{
 		Name: "switchyard", Level: hclog.LevelFromString(cfg.LogLevel), JSONFormat: cfg.LogJSON, Output: stderr,
 	})
@@ -113,7 +131,6 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "==> Switchyard agent running: node %q, datacenter %q, HTTP %s\n", cfg.NodeName, cfg.Datacenter, a.HTTPAddr())
-
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	select {
