@@ -272,15 +272,15 @@ func (a *Agent) Leave() error {
 			a.logger.Warn("leadership transfer before leave failed", "error", err)
 		}
 	}
-	var err error
 	if a.lan != nil {
-		err = a.lan.Leave(5 * time.Second)
+		// A leave broadcast nobody acknowledges (every other member is gone
+		// or leaving too) is not a failure of this agent: it still stops.
+		if err := a.lan.Leave(5 * time.Second); err != nil {
+			a.logger.Warn("gossip leave not confirmed by other members", "error", err)
+		}
 		a.waitRemovedFromRaft(10 * time.Second)
 	}
-	if serr := a.Shutdown(); err == nil {
-		err = serr
-	}
-	return err
+	return a.Shutdown()
 }
 
 func (a *Agent) numVoters() int {
