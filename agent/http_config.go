@@ -108,13 +108,10 @@ func (a *Agent) configDelete(w http.ResponseWriter, r *http.Request, param strin
 }
 
 // validateGraph checks a proposed change against every chain it touches
-// before it reaches Raft, so a refused write costs no log entry.
+// before it reaches Raft, so a refused write costs no log entry. It reads
+// the store in place, through the same validator the FSM runs.
 func (a *Agent) validateGraph(store *stateStore, upsert configentry.Entry, kind, name string) error {
-	_, all, err := store.ConfigEntriesAll(nil)
-	if err != nil {
-		return err
-	}
-	return chain.ValidateWrite(configentry.NewSet(all...), upsert, kind, name)
+	return store.ValidateConfigWrite(validateGraphWrite, upsert, kind, name)
 }
 
 // isClientChainError reports errors caused by the entries a client wrote

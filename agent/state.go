@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/switchyard/switchyard/chain"
+	"github.com/switchyard/switchyard/configentry"
 	"github.com/switchyard/switchyard/fsm"
 )
 
@@ -26,8 +27,15 @@ func newStateHandle(logger hclog.Logger) *stateHandle {
 		Logger: logger,
 		// Graph validation runs again inside Apply so that two writes that
 		// are each valid alone cannot together break a chain.
-		GraphValidator: chain.ValidateWrite,
+		GraphValidator: validateGraphWrite,
 	})}
+}
+
+// validateGraphWrite is chain.ValidateWrite as an fsm.GraphValidator: the
+// FSM shows its view of the stored entries, which chain reads through its
+// own Entries interface.
+func validateGraphWrite(stored *fsm.ConfigView, upsert configentry.Entry, deleteKind, deleteName string) error {
+	return chain.ValidateWrite(stored, upsert, deleteKind, deleteName)
 }
 
 func (h *stateHandle) store() *stateStore { return h.fsm.State() }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/switchyard/switchyard/configentry"
 )
@@ -74,4 +75,54 @@ func BenchmarkCompileNestedSplitters20(b *testing.B) {
 		})
 	}
 	benchmarkCompile(b, configentry.NewSet(entries...), "s0")
+}
+
+// validationEntries is a store of total entries dominated, as in practice,
+// by service-defaults: a global proxy-defaults and 20 services with a
+// router, a splitter and a resolver each (the router and splitter send
+// traffic to service-defaults-backed services), the rest service-defaults.
+func validationEntries(total int) *configentry.Set {
+	set := configentry.NewSet(&configentry.ProxyConfigEntry{
+		Kind: configentry.ProxyDefaults, Name: "global", Config: map[string]any{"protocol": "http"},
+	})
+	for i := range 20 {
+		name := fmt.Sprintf("app%d", i)
+		set.Put(&configentry.ServiceRouterConfigEntry{Kind: configentry.ServiceRouter, Name: name,
+			Routes: []configentry.ServiceRoute{{
+				Match:       &configentry.ServiceRouteMatch{HTTP: &configentry.ServiceRouteHTTPMatch{PathPrefix: "/admin"}},
+				Destination: &configentry.ServiceRouteDestination{Service: fmt.Sprintf("svc%d", i)},
+			}}})
+		set.Put(&configentry.ServiceSplitterConfigEntry{Kind: configentry.ServiceSplitter, Name: name,
+			Splits: []configentry.ServiceSplit{{Weight: 90}, {Weight: 10, Service: fmt.Sprintf("svc%d", i+20)}}})
+		set.Put(&configentry.ServiceResolverConfigEntry{Kind: configentry.ServiceResolver, Name: name,
+			ConnectTimeout: 5 * time.Second})
+	}
+	for i := 0; set.Len() < total; i++ {
+		set.Put(&configentry.ServiceConfigEntry{Kind: configentry.ServiceDefaults, Name: fmt.Sprintf("svc%d", i), Protocol: "http"})
+	}
+	return set
+}
+
+// BenchmarkValidateWriteServiceDefaults validates a service-defaults write
+// for a service that a splitter sends traffic to, so two chains are
+// compiled. The cost must not depend on how many other entries are
+// stored: compare the sub-benchmarks.
+func BenchmarkValidateWriteServiceDefaults(b *testing.B) {
+	for _, total := range []int{500, 5000} {
+		b.Run(fmt.Sprintf("entries=%d", total), func(b *testing.B) {
+			set := validationEntries(total)
+			// app3's splitter sends 10% to svc23.
+			write := &configentry.ServiceConfigEntry{Kind: configentry.ServiceDefaults, Name: "svc23", Protocol: "http"}
+			if got := affectedChains(set, write.Name); len(got) != 2 {
+				b.Fatalf("affected chains %v, want svc23 and app3", got)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if err := ValidateWrite(set, write, "", ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

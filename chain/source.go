@@ -26,6 +26,21 @@ type PeerLocalitySource interface {
 
 var _ Source = (*configentry.Set)(nil)
 
+// Entries is what graph validation (ValidateWrite) reads: single entries,
+// and the entries of one kind in any order. ValidateWrite lists only
+// routers, splitters and resolvers, so an implementation over an indexed
+// store answers in time proportional to those kinds, not to the number of
+// entries (service-defaults usually dominate). configentry.Set implements it
+// for the CLI and tests; fsm.ConfigView over a state store transaction.
+type Entries interface {
+	// Get returns the entry of kind and name, or nil.
+	Get(kind, name string) configentry.Entry
+	// List returns every entry of kind.
+	List(kind string) []configentry.Entry
+}
+
+var _ Entries = (*configentry.Set)(nil)
+
 // Request is everything besides entries that a compile depends on.
 type Request struct {
 	ServiceName string

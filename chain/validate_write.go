@@ -25,9 +25,13 @@ const exportedServicesName = "default"
 // deleteKind/deleteName. all is never modified. Failures are *GraphError
 // naming the chain, with Consul's message.
 //
+// It runs before and inside every Raft apply of a config entry, so its cost
+// must not grow with the number of entries: it looks entries up by name and
+// lists only routers, splitters and resolvers, never service-defaults.
+//
 // Rules 51 and 52 need service-intentions, ingress-gateway and mesh
 // entries, which Switchyard does not store; they are not checked.
-func ValidateWrite(all *configentry.Set, upsert configentry.Entry, deleteKind, deleteName string) error {
+func ValidateWrite(all Entries, upsert configentry.Entry, deleteKind, deleteName string) error {
 	ch := change{kind: deleteKind, name: deleteName}
 	if upsert != nil {
 		ch = change{kind: upsert.GetKind(), name: upsert.GetName(), entry: upsert}
@@ -35,12 +39,13 @@ func ValidateWrite(all *configentry.Set, upsert configentry.Entry, deleteKind, d
 	if ch.kind == configentry.ProxyDefaults && ch.name == "" {
 		ch.name = configentry.ProxyDefaultsName
 	}
+	current := LookupFunc(all.Get)
 	proposed := LookupFunc((&overlay{base: all, change: ch}).get)
 
 	var chains []string
 	switch ch.kind {
 	case configentry.ExportedServices:
-		return validateExports(all, ch)
+		return validateExports(all, current, ch)
 	case configentry.ProxyDefaults:
 		if ch.name != configentry.ProxyDefaultsName {
 			return nil
@@ -52,9 +57,10 @@ func ValidateWrite(all *configentry.Set, upsert configentry.Entry, deleteKind, d
 		return nil
 	}
 
-	exported := peerExportedServices(all.ExportedServices(exportedServicesName), all, ch)
+	exp, _ := all.Get(configentry.ExportedServices, exportedServicesName).(*configentry.ExportedServicesConfigEntry)
+	exported := peerExportedServices(exp, all, ch)
 	for _, service := range chains {
-		if err := validateChain(all, proposed, service, exported[service]); err != nil {
+		if err := validateChain(current, proposed, service, exported[service]); err != nil {
 			return err
 		}
 	}
@@ -69,7 +75,7 @@ type change struct {
 
 // overlay is a Source that sees base with one change applied.
 type overlay struct {
-	base   *configentry.Set
+	base   Entries
 	change change
 }
 
@@ -81,7 +87,7 @@ func (o *overlay) get(kind, name string) configentry.Entry {
 }
 
 // validateChain checks one chain against the proposed state (rules 47–49).
-func validateChain(current *configentry.Set, proposed Source, service string, exported bool) error {
+func validateChain(current, proposed Source, service string, exported bool) error {
 	compiled, err := compileForValidation(proposed, service)
 	if err != nil {
 		return asGraphError(service, err)
@@ -123,7 +129,7 @@ func asGraphError(chain string, err error) error {
 
 // validateExports is rule 50: every chain an exported-services write
 // exports to a peer must be peer-safe as things stand.
-func validateExports(all *configentry.Set, ch change) error {
+func validateExports(all Entries, current Source, ch change) error {
 	exp, _ := ch.entry.(*configentry.ExportedServicesConfigEntry)
 	if exp == nil {
 		return nil
@@ -135,7 +141,7 @@ func validateExports(all *configentry.Set, ch change) error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if err := checkPeerSafe(all, n); err != nil {
+		if err := checkPeerSafe(current, n); err != nil {
 			return err
 		}
 	}
@@ -146,7 +152,7 @@ func validateExports(all *configentry.Set, ch change) error {
 // A wildcard stands for every discovery chain name (Consul's reading, which
 // also counts the name of the entry being written, whatever its kind, and
 // drops the name of one being deleted).
-func peerExportedServices(exp *configentry.ExportedServicesConfigEntry, all *configentry.Set, ch change) map[string]bool {
+func peerExportedServices(exp *configentry.ExportedServicesConfigEntry, all Entries, ch change) map[string]bool {
 	out := map[string]bool{}
 	if exp == nil {
 		return out
@@ -174,13 +180,16 @@ func peerExportedServices(exp *configentry.ExportedServicesConfigEntry, all *con
 	return out
 }
 
+// chainKinds are the kinds that make a discovery chain more than its
+// default; only their entries can name another service.
+var chainKinds = [...]string{configentry.ServiceRouter, configentry.ServiceSplitter, configentry.ServiceResolver}
+
 // discoveryChainNames lists, sorted, the services that have a router,
 // splitter or resolver.
-func discoveryChainNames(all *configentry.Set) []string {
+func discoveryChainNames(all Entries) []string {
 	var names []string
-	for _, e := range all.All() {
-		switch e.GetKind() {
-		case configentry.ServiceRouter, configentry.ServiceSplitter, configentry.ServiceResolver:
+	for _, kind := range chainKinds {
+		for _, e := range all.List(kind) {
 			names = append(names, e.GetName())
 		}
 	}
@@ -190,22 +199,24 @@ func discoveryChainNames(all *configentry.Set) []string {
 // affectedChains is rule 47 for a write on service: its own chain and the
 // chain of every router, splitter or resolver that names it directly.
 // Like Consul, links are not followed transitively.
-func affectedChains(all *configentry.Set, service string) []string {
+func affectedChains(all Entries, service string) []string {
 	names := []string{service}
-	for _, e := range all.All() {
-		var related []string
-		switch x := e.(type) {
-		case *configentry.ServiceRouterConfigEntry:
-			related = routerRelated(x)
-		case *configentry.ServiceSplitterConfigEntry:
-			related = splitterRelated(x)
-		case *configentry.ServiceResolverConfigEntry:
-			related = resolverRelated(x)
-		}
-		for _, r := range related {
-			if r == service {
-				names = append(names, e.GetName())
-				break
+	for _, kind := range chainKinds {
+		for _, e := range all.List(kind) {
+			var related []string
+			switch x := e.(type) {
+			case *configentry.ServiceRouterConfigEntry:
+				related = routerRelated(x)
+			case *configentry.ServiceSplitterConfigEntry:
+				related = splitterRelated(x)
+			case *configentry.ServiceResolverConfigEntry:
+				related = resolverRelated(x)
+			}
+			for _, r := range related {
+				if r == service {
+					names = append(names, e.GetName())
+					break
+				}
 			}
 		}
 	}

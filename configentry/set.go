@@ -3,8 +3,9 @@ package configentry
 import "sort"
 
 // Set is an in-memory collection of entries keyed by kind and name. The CLI
-// and tests compile chains from a Set; the server compiles from its state
-// store through the same lookup interface (chain.Source).
+// and tests compile and validate chains from a Set; the server does both
+// from its state store through the same interfaces (chain.Source and
+// chain.Entries).
 type Set struct {
 	entries map[string]map[string]Entry
 }
@@ -43,6 +44,17 @@ func (s *Set) Clone() *Set {
 	for _, e := range s.All() {
 		out.Put(e)
 	}
+	return out
+}
+
+// List returns the entries of kind sorted by name.
+func (s *Set) List(kind string) []Entry {
+	byName := s.entries[kind]
+	out := make([]Entry, 0, len(byName))
+	for _, e := range byName {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
 	return out
 }
 

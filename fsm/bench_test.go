@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/switchyard/switchyard/catalog"
+	"github.com/switchyard/switchyard/configentry"
 )
 
 // benchRegistration is a realistic catalog write: a node, one instance with
@@ -102,5 +103,54 @@ func BenchmarkRestore100k(b *testing.B) {
 		if err := f.Restore(io.NopCloser(bytes.NewReader(snap))); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// chainKindReads stands in for chain.ValidateWrite, which fsm does not
+// import, by making the reads it makes for a service-defaults write: the
+// lists of routers, splitters and resolvers, and lookups by name along the
+// written service's chain.
+func chainKindReads(stored *ConfigView, upsert configentry.Entry, _, _ string) error {
+	for _, kind := range []string{configentry.ServiceRouter, configentry.ServiceSplitter, configentry.ServiceResolver} {
+		stored.List(kind)
+		stored.Get(kind, upsert.GetName())
+	}
+	stored.Get(configentry.ServiceDefaults, upsert.GetName())
+	stored.Get(configentry.ProxyDefaults, configentry.ProxyDefaultsName)
+	return nil
+}
+
+// BenchmarkApplyConfigUpsert applies service-defaults upserts, with graph
+// validation, to a store of 20 resolvers and otherwise service-defaults.
+// Each write replaces a stored entry, so the store keeps its size. The
+// cost must not depend on that size: compare the sub-benchmarks.
+func BenchmarkApplyConfigUpsert(b *testing.B) {
+	for _, total := range []int{500, 5000} {
+		b.Run(fmt.Sprintf("entries=%d", total), func(b *testing.B) {
+			h := newHarness(b, Config{GraphValidator: chainKindReads})
+			for i := range 20 {
+				h.mustUpsert(&configentry.ServiceResolverConfigEntry{Kind: configentry.ServiceResolver,
+					Name: fmt.Sprintf("svc%d", i), ConnectTimeout: 5 * time.Second})
+			}
+			cmds := make([][]byte, total-20)
+			for i := range cmds {
+				e := serviceDefaults(fmt.Sprintf("svc%d", i), "http")
+				h.mustUpsert(e)
+				data, err := EncodeConfigUpsert(e, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cmds[i] = data
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				h.idx++
+				res := h.fsm.Apply(&raft.Log{Index: h.idx, Type: raft.LogCommand, Data: cmds[i%len(cmds)]}).(*ApplyResult)
+				if !res.Ok {
+					b.Fatal(res.Err)
+				}
+			}
+		})
 	}
 }

@@ -121,14 +121,14 @@ type recordingValidator struct {
 	sizes []int
 }
 
-func (v *recordingValidator) validate(all *configentry.Set, upsert configentry.Entry, kind, name string) error {
+func (v *recordingValidator) validate(stored *ConfigView, upsert configentry.Entry, kind, name string) error {
 	if upsert != nil {
 		kind, name = upsert.GetKind(), upsert.GetName()
 		v.calls = append(v.calls, "upsert "+kind+"/"+name)
 	} else {
 		v.calls = append(v.calls, "delete "+kind+"/"+name)
 	}
-	v.sizes = append(v.sizes, all.Len())
+	v.sizes = append(v.sizes, len(stored.List(configentry.ServiceDefaults)))
 	if name == "bad" || (upsert == nil && name == "locked") {
 		return errors.New("graph: " + name + " would break a chain")
 	}

@@ -12,12 +12,12 @@ import (
 // state_catalog.go; writes are only called from Apply.
 
 // GraphValidator checks that the config entries would still compile into
-// valid discovery chains after a write: all holds the stored entries (before
-// the write) and must not be modified; upsert is the entry being written, or
-// nil for a delete of deleteKind/deleteName. A non-nil error refuses the
-// write. The agent wires package chain's ValidateWrite here; fsm cannot
-// import chain.
-type GraphValidator func(all *configentry.Set, upsert configentry.Entry, deleteKind, deleteName string) error
+// valid discovery chains after a write: stored shows the entries as they
+// are before the write, is valid only during the call and must not be
+// modified; upsert is the entry being written, or nil for a delete of
+// deleteKind/deleteName. A non-nil error refuses the write. The agent wires
+// package chain's ValidateWrite here; fsm cannot import chain.
+type GraphValidator func(stored *ConfigView, upsert configentry.Entry, deleteKind, deleteName string) error
 
 // ConfigEntry returns the entry of kind and name, or nil. The index is the
 // entry's ModifyIndex while it exists and the kind's index otherwise (which
@@ -116,14 +116,8 @@ func upsertConfigEntryTxn(tx *writeTxn, e configentry.Entry, cas *uint64, valida
 	if err != nil || !casMatches(cas, existing) {
 		return false, err
 	}
-	if validate != nil {
-		all, err := configSet(tx)
-		if err != nil {
-			return false, err
-		}
-		if err := validate(all, e, "", ""); err != nil {
-			return false, err
-		}
+	if err := validateGraphTxn(tx, validate, e, "", ""); err != nil {
+		return false, err
 	}
 	ri := e.GetRaftIndex()
 	ri.CreateIndex, ri.ModifyIndex = tx.idx, tx.idx
@@ -152,14 +146,8 @@ func deleteConfigEntryTxn(tx *writeTxn, kind, name string, cas *uint64, validate
 	if existing == nil {
 		return true, nil
 	}
-	if validate != nil {
-		all, err := configSet(tx)
-		if err != nil {
-			return false, err
-		}
-		if err := validate(all, nil, kind, name); err != nil {
-			return false, err
-		}
+	if err := validateGraphTxn(tx, validate, nil, kind, name); err != nil {
+		return false, err
 	}
 	if err := tx.Delete(tableConfigEntries, existing); err != nil {
 		return false, err
@@ -179,17 +167,4 @@ func getConfigEntry(tx ReadTxn, kind, name string) (configentry.Entry, error) {
 		return nil, err
 	}
 	return raw.(configentry.Entry), nil
-}
-
-// configSet collects the stored entries for the graph validator.
-func configSet(tx ReadTxn) (*configentry.Set, error) {
-	it, err := tx.Get(tableConfigEntries, indexID)
-	if err != nil {
-		return nil, err
-	}
-	set := configentry.NewSet()
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		set.Put(raw.(configentry.Entry))
-	}
-	return set, nil
 }
