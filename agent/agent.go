@@ -34,6 +34,7 @@ type Agent struct {
 	grpcSrv  *grpc.Server
 	conns    *connPool
 	lan      *pool
+	fed      *federation // WAN pool, routing to other datacenters, replication (wan.go)
 	httpSrv  *http.Server
 	httpLn   net.Listener
 	httpAddr string
@@ -41,6 +42,9 @@ type Agent struct {
 	// local holds the services and checks registered with this agent
 	// (agent/service/register); they are synced into the catalog.
 	local localState
+
+	// peering is the cluster-peering listener and leader manager (peering.go).
+	peering *peeringParts
 
 	routesOnce sync.Once
 	routeTable map[string]*route
@@ -98,10 +102,20 @@ func (a *Agent) start() error {
 		return err
 	}
 
+	// Before gossip starts: the peering port is advertised in its tags.
+	if err := a.startPeering(); err != nil {
+		return err
+	}
 	if err := a.startHTTP(); err != nil {
 		return err
 	}
 
+	// The WAN pool starts first: its port (resolved when 0) is advertised
+	// in the LAN tags, through which a datacenter's servers find each
+	// other's WAN address.
+	if err := a.startWAN(); err != nil {
+		return err
+	}
 	lanCfg := memberlist.DefaultLANConfig()
 	if c.GossipProfile == GossipLocal {
 		lanCfg = memberlist.DefaultLocalConfig()
@@ -133,9 +147,10 @@ func (a *Agent) start() error {
 	if len(c.RetryJoin) > 0 {
 		a.goRun(func() { a.retryJoin(a.lan, c.RetryJoin) })
 	}
+	a.startWANLoops()
 	a.logger.Info("agent started", "node", c.NodeName, "datacenter", c.Datacenter,
 		"http", a.httpAddr, "server", net.JoinHostPort(c.AdvertiseAddr, strconv.Itoa(c.Ports.Server)),
-		"serf_lan", c.Ports.SerfLAN, "data_dir", c.DataDir)
+		"serf_lan", c.Ports.SerfLAN, "serf_wan", c.Ports.SerfWAN, "data_dir", c.DataDir)
 	return nil
 }
 
@@ -280,6 +295,7 @@ func (a *Agent) Leave() error {
 		}
 		a.waitRemovedFromRaft(10 * time.Second)
 	}
+	a.leaveWAN(5 * time.Second)
 	return a.Shutdown()
 }
 
@@ -342,6 +358,7 @@ func (a *Agent) Shutdown() error {
 		if a.lan != nil {
 			_ = a.lan.Shutdown()
 		}
+		a.shutdownWAN()
 		if a.grpcSrv != nil {
 			a.grpcSrv.Stop()
 		}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/switchyard/switchyard/peering"
 )
 
 // Config is everything an agent needs to start. Defaults live only in
@@ -99,6 +101,10 @@ type Config struct {
 	// HTTP server protections.
 	HTTPReadHeaderTimeout time.Duration
 	HTTPMaxBodyBytes      int64
+
+	// Peering tunes cluster-peering streams (heartbeats, redial backoff,
+	// token lifetime); see peering.DefaultConfig for the trade-offs.
+	Peering peering.Config
 }
 
 // Ports are the listening ports; every one can be changed so several agents
@@ -143,6 +149,7 @@ func DefaultConfig() *Config {
 		GossipProbeInterval:   500 * time.Millisecond,
 		HTTPReadHeaderTimeout: 10 * time.Second,
 		HTTPMaxBodyBytes:      4 << 20, // config entries are small; 4 MiB is generous
+		Peering:               peering.DefaultConfig(),
 	}
 }
 

@@ -243,5 +243,8 @@ func serverTags(c *Config, version string) map[string]string {
 		"build":    version,
 		"http":     strconv.Itoa(c.Ports.HTTP),
 		"grpc":     strconv.Itoa(c.Ports.GRPC),
+		// Servers of one datacenter join each other's WAN pool through
+		// this (wan.go floodJoinWAN), as Consul's servers do.
+		"wan_join_port": strconv.Itoa(c.Ports.SerfWAN),
 	}
 }

@@ -48,7 +48,9 @@ func (a *Agent) agentSelf(w http.ResponseWriter, r *http.Request, _ string) (any
 				"services": strconv.Itoa(len(a.local.serviceList())),
 			},
 		},
-		"Meta": map[string]any{},
+		"Meta":        map[string]any{},
+		"Replication": a.replicationStatus(),
+		"Federation":  a.federationStatus(),
 	}, nil
 }
 
@@ -59,12 +61,10 @@ func (a *Agent) agentMembers(w http.ResponseWriter, r *http.Request, _ string) (
 	if seg := q.Get("segment"); seg != "" && wan {
 		return nil, badRequest("Cannot provide a segment with wan=true")
 	}
-	if wan {
-		// Federation adds the WAN pool; a server alone in its datacenter
-		// has no WAN members yet.
-		return []Member{}, nil
-	}
 	members := a.lan.Members()
+	if wan {
+		members = a.wanMembers()
+	}
 	out := make([]Member, 0, len(members))
 	filter := q.Get("filter")
 	var eval *bexpr.Evaluator

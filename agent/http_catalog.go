@@ -71,10 +71,10 @@ func (a *Agent) applyClientWrite(cmd []byte, err error) error {
 	return err
 }
 
-// GET /v1/catalog/datacenters. Until WAN federation lists other
-// datacenters, a server knows only its own.
+// GET /v1/catalog/datacenters: every datacenter in the WAN pool, this one
+// first, then by measured round-trip time (wan_router.go).
 func (a *Agent) catalogDatacenters(w http.ResponseWriter, r *http.Request, _ string) (any, error) {
-	return []string{a.config.Datacenter}, nil
+	return a.datacenters(), nil
 }
 
 // GET /v1/catalog/nodes?node-meta=&filter=&near=. near sorts by network

@@ -11,7 +11,7 @@ import (
 
 // GET /v1/status/leader: the leader's Raft address, or "".
 func (a *Agent) statusLeader(w http.ResponseWriter, r *http.Request, _ string) (any, error) {
-	if err := a.checkLocalDC(r); err != nil {
+	if err := a.checkLocalDC(w, r); err != nil {
 		return nil, err
 	}
 	addr, _ := a.raft.raft.LeaderWithID()
@@ -20,7 +20,7 @@ func (a *Agent) statusLeader(w http.ResponseWriter, r *http.Request, _ string) (
 
 // GET /v1/status/peers: addresses of every server in the Raft configuration.
 func (a *Agent) statusPeers(w http.ResponseWriter, r *http.Request, _ string) (any, error) {
-	if err := a.checkLocalDC(r); err != nil {
+	if err := a.checkLocalDC(w, r); err != nil {
 		return nil, err
 	}
 	cfg, err := a.raftConfiguration()
@@ -34,15 +34,16 @@ func (a *Agent) statusPeers(w http.ResponseWriter, r *http.Request, _ string) (a
 	return out, nil
 }
 
-// checkLocalDC refuses ?dc= for another datacenter on endpoints answered
-// locally, until federation forwards them.
-func (a *Agent) checkLocalDC(r *http.Request) error {
+// checkLocalDC sends a request for another datacenter there (then it
+// returns errResponseWritten, or the forwarding error); nil means answer
+// here.
+func (a *Agent) checkLocalDC(w http.ResponseWriter, r *http.Request) error {
 	qo, err := parseQueryOptions(r, a.config.Datacenter)
 	if err != nil {
 		return err
 	}
 	if qo.dc != a.config.Datacenter {
-		return &httpError{http.StatusInternalServerError, "No path to datacenter"}
+		return a.forwardToDC(w, r, qo.dc, nil)
 	}
 	return nil
 }
@@ -68,7 +69,7 @@ type RaftServer struct {
 
 // GET /v1/operator/raft/configuration
 func (a *Agent) operatorRaftConfiguration(w http.ResponseWriter, r *http.Request, _ string) (any, error) {
-	if err := a.checkLocalDC(r); err != nil {
+	if err := a.checkLocalDC(w, r); err != nil {
 		return nil, err
 	}
 	f := a.raft.raft.GetConfiguration()
@@ -156,6 +157,9 @@ type autopilotServer struct {
 // GET /v1/operator/autopilot/health: 200 when healthy, 429 (with the same
 // body) when not, as Consul does.
 func (a *Agent) operatorAutopilotHealth(w http.ResponseWriter, r *http.Request, _ string) (any, error) {
+	if err := a.checkLocalDC(w, r); err != nil {
+		return nil, err
+	}
 	if !a.isLeader() {
 		if err := a.forwardToLeader(w, r, nil); err != nil {
 			return nil, err

@@ -56,6 +56,16 @@ func (a *Agent) leaderSession(stop chan struct{}) {
 		case <-time.After(time.Second):
 		}
 	}
+	// A secondary's leader replicates config entries from the primary
+	// (replication.go) for as long as this session lasts.
+	replDone := make(chan struct{})
+	go func() {
+		defer close(replDone)
+		a.runReplication(stop)
+	}()
+	defer func() { <-replDone }()
+	waitPeering := a.startPeeringLeader(stop)
+	defer waitPeering()
 	tick := time.NewTicker(a.config.ReconcileInterval)
 	defer tick.Stop()
 	for {

@@ -21,8 +21,10 @@ func (a *Agent) routes() map[string]*route {
 	}
 
 	// Config entries and discovery chains.
-	add("/v1/config", m(put, a.write(a.configApply)))
-	add("/v1/config/", m(get, a.read(a.configGet), del, a.write(a.configDelete)))
+	// Config writes go to the primary datacenter (federation.go).
+	add("/v1/config", m(put, a.configWrite(a.configApply)))
+	add("/v1/config/", m(get, a.read(a.configGet), del, a.configWrite(a.configDelete)))
+	add(replicationListPath, m(get, a.read(a.replicationConfigList)))
 	add("/v1/discovery-chain/", m(get, a.read(a.discoveryChain), post, a.read(a.discoveryChain)))
 
 	// Catalog and health.
@@ -63,6 +65,12 @@ func (a *Agent) routes() map[string]*route {
 	add("/v1/operator/raft/configuration", m(get, handlerFunc(a.operatorRaftConfiguration)))
 	add("/v1/operator/raft/peer", m(del, handlerFunc(a.operatorRaftPeerDelete)))
 	add("/v1/operator/autopilot/health", m(get, handlerFunc(a.operatorAutopilotHealth)))
+
+	// Cluster peering (http_peering.go).
+	add("/v1/peering/token", m(post, a.write(a.peeringGenerateToken)))
+	add("/v1/peering/establish", m(post, a.write(a.peeringEstablish)))
+	add("/v1/peering/", m(get, a.read(a.peeringRead), del, a.write(a.peeringDelete)))
+	add("/v1/peerings", m(get, a.read(a.peeringList)))
 	return r
 }
 

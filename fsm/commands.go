@@ -18,7 +18,10 @@ const (
 	CommandBatchRegister CommandType = 3
 	CommandConfigUpsert  CommandType = 16
 	CommandConfigDelete  CommandType = 17
-	CommandSystemMetaSet CommandType = 32
+	// CommandConfigReplicate (commands_replicate.go) sits apart from 16/17
+	// so the next plain config commands keep consecutive numbers.
+	CommandConfigReplicate CommandType = 24
+	CommandSystemMetaSet   CommandType = 32
 
 	// IgnoreUnknownFlag may be set on a command type by a newer writer whose
 	// command older servers can safely skip. Without it, a command an older
@@ -40,6 +43,16 @@ func (t CommandType) String() string {
 		return "ConfigDelete"
 	case CommandSystemMetaSet:
 		return "SystemMetaSet"
+	case CommandPeeringWrite:
+		return "PeeringWrite"
+	case CommandPeeringSetState:
+		return "PeeringSetState"
+	case CommandPeeringDelete:
+		return "PeeringDelete"
+	case CommandPeeringSecrets:
+		return "PeeringSecrets"
+	case CommandConfigReplicate:
+		return "ConfigReplicate"
 	}
 	return fmt.Sprintf("CommandType(%d)", uint8(t))
 }

@@ -61,12 +61,17 @@ type commandHandler struct {
 
 // handlers is the dispatch table of every command this binary knows.
 var handlers = map[CommandType]commandHandler{
-	CommandRegister:      {registerVersion, (*FSM).applyRegister},
-	CommandDeregister:    {deregisterVersion, (*FSM).applyDeregister},
-	CommandBatchRegister: {batchRegisterVersion, (*FSM).applyBatchRegister},
-	CommandConfigUpsert:  {configUpsertVersion, (*FSM).applyConfigUpsert},
-	CommandConfigDelete:  {configDeleteVersion, (*FSM).applyConfigDelete},
-	CommandSystemMetaSet: {systemMetaSetVersion, (*FSM).applySystemMetaSet},
+	CommandRegister:        {registerVersion, (*FSM).applyRegister},
+	CommandDeregister:      {deregisterVersion, (*FSM).applyDeregister},
+	CommandBatchRegister:   {batchRegisterVersion, (*FSM).applyBatchRegister},
+	CommandConfigUpsert:    {configUpsertVersion, (*FSM).applyConfigUpsert},
+	CommandConfigDelete:    {configDeleteVersion, (*FSM).applyConfigDelete},
+	CommandSystemMetaSet:   {systemMetaSetVersion, (*FSM).applySystemMetaSet},
+	CommandConfigReplicate: {configReplicateVersion, (*FSM).applyConfigReplicate},
+	CommandPeeringWrite:    {peeringWriteVersion, (*FSM).applyPeeringWrite},
+	CommandPeeringSetState: {peeringSetStateVersion, (*FSM).applyPeeringSetState},
+	CommandPeeringDelete:   {peeringDeleteVersion, (*FSM).applyPeeringDelete},
+	CommandPeeringSecrets:  {peeringSecretsVersion, (*FSM).applyPeeringSecrets},
 }
 
 // Apply implements raft.FSM. It returns an *ApplyResult for every command,

@@ -157,6 +157,7 @@ func (c *Cluster) Restart(i int) *agent.Agent {
 	cfg.DataDir = old.DataDir
 	cfg.BootstrapExpect = old.BootstrapExpect
 	cfg.Ports = old.Ports
+	cfg.Datacenter, cfg.PrimaryDatacenter, cfg.RetryJoinWAN = old.Datacenter, old.PrimaryDatacenter, old.RetryJoinWAN
 	cfg.RetryJoin = nil
 	for j, a := range c.Agents {
 		if a != nil && j != i {

@@ -159,6 +159,11 @@ func runOperator(args []string, stdout, stderr io.Writer) int {
 				"remove-peer": {"Remove a server from the Raft configuration", runRaftRemovePeer},
 			}, args, stdout, stderr)
 		}},
+		"replication": {"Show config entry replication from the primary datacenter", func(args []string, stdout, stderr io.Writer) int {
+			return subcommands("operator replication", map[string]command{
+				"status": {"Show this datacenter's replication status", runReplicationStatus},
+			}, args, stdout, stderr)
+		}},
 	}, args, stdout, stderr)
 }
 
