@@ -36,6 +36,8 @@ const (
 func schema() *memdb.DBSchema {
 	tables := []*memdb.TableSchema{
 		nodesTable(), servicesTable(), checksTable(), configEntriesTable(), indexTable(), metaTable(),
+		peeringsTable(), peeringSecretsTable(),
+		peeringsTable(), peeringSecretsTable(),
 	}
 	s := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}
 	for _, t := range tables {

@@ -36,8 +36,9 @@ import (
 const (
 	snapshotMagic = "SWYDSNAP"
 	// snapshotVersion is the format this binary writes. Version 2 added
-	// the system metadata table (record type 6).
-	snapshotVersion uint16 = 2
+	// the system metadata table (record type 6), version 3 the peering
+	// tables (record types 7 and 8).
+	snapshotVersion uint16 = 3
 	// minSnapshotVersion is the oldest format this binary reads.
 	minSnapshotVersion uint16 = 1
 	// maxRecordSize bounds one record so a corrupt length cannot make the
@@ -53,6 +54,8 @@ const (
 	recordConfigEntry byte = 4
 	recordIndex       byte = 5
 	recordMeta        byte = 6
+	recordPeering     byte = 7
+	recordPeerSecrets byte = 8
 	recordTrailer     byte = 0xFF
 )
 
@@ -108,6 +111,8 @@ var tableRecords = []struct {
 	{tableConfigEntries, recordConfigEntry},
 	{tableIndex, recordIndex},
 	{tableMeta, recordMeta},
+	{tablePeerings, recordPeering},
+	{tablePeeringSecrets, recordPeerSecrets},
 }
 
 // writeSnapshot streams db to w in the current format.
@@ -410,6 +415,10 @@ func decodeRecord(record byte, payload []byte) (string, any, error) {
 		table, obj = tableIndex, &indexEntry{}
 	case recordMeta:
 		table, obj = tableMeta, &MetaEntry{}
+	case recordPeering:
+		table, obj = tablePeerings, &Peering{}
+	case recordPeerSecrets:
+		table, obj = tablePeeringSecrets, &PeeringSecrets{}
 	case recordConfigEntry:
 		e, err := decodeConfigRecord(payload)
 		return tableConfigEntries, e, err

@@ -62,6 +62,7 @@ func fixture(t testing.TB) *harness {
 	if res := h.apply(EncodeSystemMetaSet(MetaClusterID, "5b9f1a9e-7d1c-4c55-9c8e-2f0c6c3f7a10", true)); !res.Ok {
 		t.Fatalf("setting the cluster ID: %+v", res)
 	}
+	addPeeringFixture(t, h)
 	return h
 }
 

@@ -7,10 +7,18 @@
 package rpc
 
 //go:generate protoc --go_out=pb --go_opt=paths=source_relative --go-grpc_out=pb --go-grpc_opt=paths=source_relative switchyard.proto
+//go:generate protoc --go_out=pb --go_opt=paths=source_relative --go-grpc_out=pb --go-grpc_opt=paths=source_relative peering.proto
 
 // ProtocolVersionMin and ProtocolVersionMax bound the ForwardRequest
 // versions a server accepts.
 const (
 	ProtocolVersionMin = 1
 	ProtocolVersionMax = 1
+)
+
+// PeeringProtocolMin and PeeringProtocolMax bound the peering protocol
+// versions (ExchangeSecretRequest.version, Open.version) a server accepts.
+const (
+	PeeringProtocolMin = 1
+	PeeringProtocolMax = 1
 )

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -75,6 +76,15 @@ func newAgentFlags(stderr io.Writer) *agentFlags {
 	num("serf-wan-port", "WAN gossip port (8302)", func(c *agent.Config, n int) { c.Ports.SerfWAN = n })
 	num("grpc-port", "peering gRPC port (8503)", func(c *agent.Config, n int) { c.Ports.GRPC = n })
 	str("log-level", "trace, debug, info, warn or error", func(c *agent.Config, v string) { c.LogLevel = v })
+	fs.String("peering-token-ttl", "", "how long a peering token stays usable (default 1h)")
+	f.set["peering-token-ttl"] = func(c *agent.Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("-peering-token-ttl: %q is not a positive duration", v)
+		}
+		c.Peering.TokenTTL = d
+		return nil
+	}
 	return f
 }
 

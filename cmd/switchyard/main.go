@@ -36,6 +36,7 @@ func commands() map[string]command {
 		"catalog":  {"List services, nodes and datacenters", runCatalog},
 		"operator": {"Operator tools (Raft peers)", runOperator},
 		"leave":    {"Ask the agent to leave the cluster gracefully and exit", runLeave},
+		"peering":  {"Generate tokens, establish, list, read and delete cluster peerings", runPeering},
 	}
 }
 
