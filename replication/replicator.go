@@ -54,6 +54,13 @@ type Config struct {
 	// primary that is down for long.
 	RetryMin time.Duration
 	RetryMax time.Duration
+	// FullResyncInterval forces a full list (every entry compared, only
+	// differences written) this often. Deltas trust ModifyIndex; a primary restored from a snapshot
+	// whose index did not fall below ours could change entries without
+	// raising their indexes past what we hold, and only a full comparison
+	// sees that. Counted from start-up. Default 5 minutes; negative
+	// disables it.
+	FullResyncInterval time.Duration
 
 	Logger Logger
 	// Now is the clock; default time.Now.
@@ -65,6 +72,7 @@ func DefaultConfig() Config {
 	return Config{
 		BatchSize: 128, ApplyRate: 50, ApplyBurst: 10, FetchRate: 50, FetchBurst: 10,
 		RetryMin: 250 * time.Millisecond, RetryMax: 10 * time.Second, Now: time.Now,
+		FullResyncInterval: 5 * time.Minute,
 	}
 }
 
@@ -115,6 +123,9 @@ func New(cfg Config) (*Replicator, error) {
 	if cfg.Now == nil {
 		cfg.Now = d.Now
 	}
+	if cfg.FullResyncInterval == 0 {
+		cfg.FullResyncInterval = d.FullResyncInterval
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = nopLogger{}
 	}
@@ -150,6 +161,9 @@ func (r *Replicator) Run(ctx context.Context) {
 	}()
 	var idx uint64
 	loaded, full := false, false
+	// The interval runs from start-up: a resumed replicator continues with
+	// deltas from its recorded index, as before.
+	lastFull := r.cfg.Now()
 	backoff := r.cfg.RetryMin
 	for ctx.Err() == nil {
 		var err error
@@ -160,7 +174,15 @@ func (r *Replicator) Run(ctx context.Context) {
 				r.cfg.Logger.Info("config replication started", "resume_index", idx)
 			}
 		} else {
+			now := r.cfg.Now()
+			if r.cfg.FullResyncInterval > 0 && now.Sub(lastFull) >= r.cfg.FullResyncInterval {
+				full = true
+			}
+			wasFull := full
 			idx, full, err = r.round(ctx, idx, full)
+			if err == nil && wasFull {
+				lastFull = now
+			}
 		}
 		if err == nil {
 			backoff = r.cfg.RetryMin

@@ -465,3 +465,60 @@ func TestLimiter(t *testing.T) {
 		t.Fatal("rate 0 must not limit")
 	}
 }
+
+// A change the primary made without raising the entry's ModifyIndex past
+// what the secondary holds (as after restoring an older snapshot) is
+// invisible to deltas; the periodic full resync repairs it.
+func TestReplicatorPeriodicFullResyncCatchesSilentChanges(t *testing.T) {
+	p, s := newFakePrimary(), newFakeSecondary()
+	p.put(sd("web", "http", 0))
+	var mu sync.Mutex
+	clock := time.Unix(1_000_000, 0)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	r, err := New(Config{Fetch: p.fetch, Local: s.local, Apply: s.apply, ApplyRate: -1, FetchRate: -1,
+		RetryMin: 5 * time.Millisecond, RetryMax: 20 * time.Millisecond, Logger: testLogger{t},
+		Now: now, FullResyncInterval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	converged(t, p, s)
+
+	// Silently change web: same ModifyIndex, primary index unchanged.
+	p.mu.Lock()
+	old := p.entries[Key{configentry.ServiceDefaults, "web"}].(*configentry.ServiceConfigEntry)
+	changed := *old
+	changed.Protocol = "grpc"
+	p.entries[Key{configentry.ServiceDefaults, "web"}] = &changed
+	p.mu.Unlock()
+
+	protocol := func() string {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		e, _ := s.entries[Key{configentry.ServiceDefaults, "web"}].(*configentry.ServiceConfigEntry)
+		if e == nil {
+			return ""
+		}
+		return e.Protocol
+	}
+	// A delta round (another entry changes) does not see it...
+	p.put(sd("other", "tcp", 0))
+	converged(t, p, s)
+	if got := protocol(); got != "http" {
+		t.Fatalf("a delta carried the silent change (%q); the test no longer exercises the full resync", got)
+	}
+	// ...but once the interval has passed, the next round compares all.
+	mu.Lock()
+	clock = clock.Add(2 * time.Minute)
+	mu.Unlock()
+	p.put(sd("third", "tcp", 0))
+	eventually(t, func() error {
+		if got := protocol(); got != "grpc" {
+			return fmt.Errorf("secondary still has web protocol %q", got)
+		}
+		return nil
+	})
+}
