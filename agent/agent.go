@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -49,7 +50,10 @@ type Agent struct {
 	routesOnce sync.Once
 	routeTable map[string]*route
 
-	leaderDone   chan struct{} // closed when leaderLoop has returned
+	leaderDone chan struct{} // closed when leaderLoop has returned
+	// leaderReady is true while this server leads and its state store holds
+	// every committed entry (set after the leader session's barrier).
+	leaderReady  atomic.Bool
 	leaveCh      chan struct{}
 	leaveOnce    sync.Once
 	shutdownCh   chan struct{}

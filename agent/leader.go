@@ -56,6 +56,10 @@ func (a *Agent) leaderSession(stop chan struct{}) {
 		case <-time.After(time.Second):
 		}
 	}
+	// Until the barrier, this leader's state store may lack committed
+	// entries (Raft applies the log asynchronously after a restart).
+	a.leaderReady.Store(true)
+	defer a.leaderReady.Store(false)
 	// A secondary's leader replicates config entries from the primary
 	// (replication.go) for as long as this session lasts.
 	replDone := make(chan struct{})

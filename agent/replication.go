@@ -43,6 +43,12 @@ func (a *Agent) replicationConfigList(w http.ResponseWriter, r *http.Request, _ 
 		return nil, badRequest("%v", err)
 	}
 	return func(ws memdb.WatchSet, s *stateStore) (uint64, any, error) {
+		// A leader that has not passed its barrier may still be replaying
+		// the log after a restart: a list from it would look like entries
+		// were deleted, and a secondary would delete and re-add them.
+		if !a.leaderReady.Load() {
+			return 0, nil, fmt.Errorf("%w: the leader is still applying the Raft log", errNoLeader)
+		}
 		idx, entries, err := s.ConfigEntriesAll(ws)
 		if err != nil {
 			return 0, nil, err

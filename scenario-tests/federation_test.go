@@ -220,6 +220,16 @@ func TestFederationReplicatesAcrossFailures(t *testing.T) {
 
 	t.Run("chain in dc2 fails over to dc1's healthy instances", func(t *testing.T) {
 		s := dc2.Servers[0]
+		// After dc1's restart each dc2 server sees dc1's servers alive again
+		// once WAN gossip reconverges (failed members are re-probed every
+		// few seconds); until then it answers "No path to datacenter".
+		harness.Eventually(t, 30*time.Second, func() error {
+			code, body, _, err := s.Get("/v1/status/leader?dc=dc1")
+			if err != nil || code != 200 {
+				return fmt.Errorf("%s cannot reach dc1 yet: %d %s %v", s.Name, code, body, err)
+			}
+			return nil
+		})
 		body := `{"Kind":"service-resolver","Name":"pay","Failover":{"*":{"Datacenters":["dc1"]}}}`
 		if code, out, _, err := s.Do("PUT", "/v1/config", []byte(body)); err != nil || code != 200 {
 			t.Fatalf("resolver: %d %s %v", code, out, err)

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,7 +42,6 @@ func NewCluster(t testing.TB, n int, opts ClusterOptions) *Cluster {
 	}
 	c := &Cluster{t: t, Name: opts.Datacenter, keepDir: dir}
 	t.Cleanup(c.cleanup)
-	ports := FreePorts(t, 5*n)
 	var cfgFile string
 	if opts.ConfigHCL != "" {
 		cfgFile = filepath.Join(dir, "extra.hcl")
@@ -50,29 +50,47 @@ func NewCluster(t testing.TB, n int, opts ClusterOptions) *Cluster {
 		}
 	}
 	for i := 0; i < n; i++ {
-		p := Ports{HTTP: ports[5*i], Server: ports[5*i+1], SerfLAN: ports[5*i+2], SerfWAN: ports[5*i+3], GRPC: ports[5*i+4]}
 		name := fmt.Sprintf("%s-s%d", opts.Datacenter, i+1)
-		s := &Server{Name: name, DataDir: filepath.Join(dir, name), LogPath: filepath.Join(dir, name+".log"), Ports: p}
-		s.Args = []string{"agent", "-server", "-node", name, "-datacenter", opts.Datacenter,
-			"-data-dir", s.DataDir, "-bind", "127.0.0.1", "-advertise", "127.0.0.1", "-client", "127.0.0.1",
-			"-bootstrap-expect", strconv.Itoa(n),
-			"-http-port", strconv.Itoa(p.HTTP), "-server-port", strconv.Itoa(p.Server),
-			"-serf-lan-port", strconv.Itoa(p.SerfLAN), "-serf-wan-port", strconv.Itoa(p.SerfWAN),
-			"-grpc-port", strconv.Itoa(p.GRPC)}
-		if cfgFile != "" {
-			s.Args = append(s.Args, "-config-file", cfgFile)
+		// A port can be taken between FreePorts and the bind by another
+		// test package running in parallel; try again with new ports.
+		for attempt := 1; ; attempt++ {
+			s := c.newServer(dir, name, n, cfgFile, opts)
+			err := s.start(t)
+			if err == nil {
+				c.Servers = append(c.Servers, s)
+				break
+			}
+			if !errors.Is(err, errPortTaken) || attempt == 3 {
+				t.Fatal(err)
+			}
+			t.Logf("retrying %s with other ports: %v", name, err)
+			os.RemoveAll(s.DataDir)
 		}
-		if i > 0 {
-			s.Args = append(s.Args, "-retry-join", c.Servers[0].LANAddr())
-		}
-		s.Args = append(s.Args, opts.ExtraArgs...)
-		c.Servers = append(c.Servers, s)
-	}
-	for _, s := range c.Servers {
-		s.Start(t)
 	}
 	c.WaitForLeader(30 * time.Second)
 	return c
+}
+
+// newServer describes server name of an n-server cluster on fresh ports;
+// servers after the first join the first one.
+func (c *Cluster) newServer(dir, name string, n int, cfgFile string, opts ClusterOptions) *Server {
+	ports := FreePorts(c.t, 5)
+	p := Ports{HTTP: ports[0], Server: ports[1], SerfLAN: ports[2], SerfWAN: ports[3], GRPC: ports[4]}
+	s := &Server{Name: name, DataDir: filepath.Join(dir, name), LogPath: filepath.Join(dir, name+".log"), Ports: p}
+	s.Args = []string{"agent", "-server", "-node", name, "-datacenter", opts.Datacenter,
+		"-data-dir", s.DataDir, "-bind", "127.0.0.1", "-advertise", "127.0.0.1", "-client", "127.0.0.1",
+		"-bootstrap-expect", strconv.Itoa(n),
+		"-http-port", strconv.Itoa(p.HTTP), "-server-port", strconv.Itoa(p.Server),
+		"-serf-lan-port", strconv.Itoa(p.SerfLAN), "-serf-wan-port", strconv.Itoa(p.SerfWAN),
+		"-grpc-port", strconv.Itoa(p.GRPC)}
+	if cfgFile != "" {
+		s.Args = append(s.Args, "-config-file", cfgFile)
+	}
+	if len(c.Servers) > 0 {
+		s.Args = append(s.Args, "-retry-join", c.Servers[0].LANAddr())
+	}
+	s.Args = append(s.Args, opts.ExtraArgs...)
+	return s
 }
 
 func (c *Cluster) cleanup() {

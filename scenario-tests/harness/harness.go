@@ -5,6 +5,7 @@ package harness
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -124,16 +125,27 @@ func FreePorts(t testing.TB, n int) []int {
 // Start launches the process and returns once its HTTP API answers.
 func (s *Server) Start(t testing.TB) {
 	t.Helper()
+	if err := s.start(t); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// errPortTaken marks a start that failed because a port was taken between
+// FreePorts and the bind (parallel test packages pick ports too).
+var errPortTaken = errors.New("port taken")
+
+// start is Start returning the failure instead of ending the test.
+func (s *Server) start(t testing.TB) error {
 	f, err := os.OpenFile(s.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	cmd := exec.Command(Binary(t), s.Args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		f.Close()
-		t.Fatalf("start %s: %v", s.Name, err)
+		return fmt.Errorf("start %s: %v", s.Name, err)
 	}
 	exited := make(chan struct{})
 	go func() {
@@ -148,16 +160,19 @@ func (s *Server) Start(t testing.TB) {
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
-			t.Fatalf("%s exited during start-up; log:\n%s", s.Name, s.LogTail(40))
+			if s.LogContains("address already in use") {
+				return fmt.Errorf("%s: %w:\n%s", s.Name, errPortTaken, s.LogTail(5))
+			}
+			return fmt.Errorf("%s exited during start-up; log:\n%s", s.Name, s.LogTail(40))
 		default:
 		}
 		if resp, err := http.Get("http://" + s.HTTPAddr() + "/v1/agent/self"); err == nil {
 			resp.Body.Close()
-			return
+			return nil
 		}
 		time.Sleep(50 * time.Millisecond) // poll interval
 	}
-	t.Fatalf("%s did not answer HTTP within 20s; log:\n%s", s.Name, s.LogTail(40))
+	return fmt.Errorf("%s did not answer HTTP within 20s; log:\n%s", s.Name, s.LogTail(40))
 }
 
 // Kill sends SIGKILL and waits for the process to be gone.
