@@ -192,10 +192,7 @@ func (a *Agent) catalogService(w http.ResponseWriter, r *http.Request, name stri
 // node. The null is a typed nil pointer: serveAPI writes an empty body for
 // an untyped nil, and the Go client needs JSON to decode.
 func (a *Agent) catalogNode(w http.ResponseWriter, r *http.Request, name string, qo queryOptions) (queryFunc, error) {
-	if name == "" {
-		return nil, badRequest("Missing node name")
-	}
-	sel, err := newSelection(r.URL.Query(), qo)
+	sel, err := pathSelection(r, qo, name, "node name")
 	if err != nil {
 		return nil, err
 	}
@@ -222,10 +219,7 @@ func (a *Agent) catalogNode(w http.ResponseWriter, r *http.Request, name string,
 // as a list ordered by ID. A missing node answers {"Node":null,
 // "Services":null}, as Consul does.
 func (a *Agent) catalogNodeServices(w http.ResponseWriter, r *http.Request, name string, qo queryOptions) (queryFunc, error) {
-	if name == "" {
-		return nil, badRequest("Missing node name")
-	}
-	sel, err := newSelection(r.URL.Query(), qo)
+	sel, err := pathSelection(r, qo, name, "node name")
 	if err != nil {
 		return nil, err
 	}
@@ -247,6 +241,15 @@ type selection struct {
 	peer string
 	meta map[string]string
 	eval *bexpr.Evaluator
+}
+
+// pathSelection refuses an empty path parameter with Consul's message
+// ("Missing <what>") and builds the selection from the query.
+func pathSelection(r *http.Request, qo queryOptions, param, what string) (selection, error) {
+	if param == "" {
+		return selection{}, badRequest("Missing %s", what)
+	}
+	return newSelection(r.URL.Query(), qo)
 }
 
 func newSelection(q url.Values, qo queryOptions) (selection, error) {

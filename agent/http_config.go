@@ -30,9 +30,6 @@ func (a *Agent) configApply(w http.ResponseWriter, r *http.Request, _ string) (a
 	if err != nil {
 		return nil, err
 	}
-	if e.GetKind() == configentry.ExportedServices && a.config.Datacenter != a.config.PrimaryDatacenter {
-		return nil, badRequest("exported-services writes in secondary datacenters must target the primary datacenter explicitly.")
-	}
 	if err := e.Normalize(); err != nil {
 		return nil, err
 	}

@@ -19,10 +19,7 @@ import (
 // GET /v1/health/node/:node?filter=&peer=: the node's checks, its own and
 // its instances'.
 func (a *Agent) healthNode(w http.ResponseWriter, r *http.Request, node string, qo queryOptions) (queryFunc, error) {
-	if node == "" {
-		return nil, badRequest("Missing node name")
-	}
-	sel, err := newSelection(r.URL.Query(), qo)
+	sel, err := pathSelection(r, qo, node, "node name")
 	if err != nil {
 		return nil, err
 	}
@@ -40,51 +37,43 @@ func (a *Agent) healthNode(w http.ResponseWriter, r *http.Request, node string, 
 // every instance of the service. A node's meta change moves the service's
 // index key too, so the service watch covers ?node-meta.
 func (a *Agent) healthChecks(w http.ResponseWriter, r *http.Request, service string, qo queryOptions) (queryFunc, error) {
-	if service == "" {
-		return nil, badRequest("Missing service name")
-	}
-	sel, err := newSelection(r.URL.Query(), qo)
+	sel, err := pathSelection(r, qo, service, "service name")
 	if err != nil {
 		return nil, err
 	}
-	return func(ws memdb.WatchSet, s *stateStore) (uint64, any, error) {
-		tx := s.ReadTxn()
-		defer tx.Abort()
-		idx, checks, err := fsm.ServiceChecksTxn(tx, ws, service, sel.peer)
-		if err != nil {
-			return 0, nil, err
-		}
-		pre, err := checkNodeMeta(tx, nil, sel)
-		if err != nil {
-			return 0, nil, err
-		}
-		out, err := keep(checks, sel, pre)
-		return idx, out, err
-	}, nil
+	return checksQuery(sel, false, func(tx fsm.ReadTxn, ws memdb.WatchSet) (uint64, []*catalog.HealthCheck, error) {
+		return fsm.ServiceChecksTxn(tx, ws, service, sel.peer)
+	}), nil
 }
 
 // GET /v1/health/state/:state?node-meta=&filter=&peer=: the checks in
 // state, or all of them for "any". Consul's client refuses other states
 // before sending; one that arrives anyway matches no check.
 func (a *Agent) healthState(w http.ResponseWriter, r *http.Request, state string, qo queryOptions) (queryFunc, error) {
-	if state == "" {
-		return nil, badRequest("Missing check state")
-	}
-	sel, err := newSelection(r.URL.Query(), qo)
+	sel, err := pathSelection(r, qo, state, "check state")
 	if err != nil {
 		return nil, err
 	}
+	// The checks table does not move when only a node's meta changes, so
+	// with ?node-meta the nodes table is watched as well.
+	return checksQuery(sel, true, func(tx fsm.ReadTxn, ws memdb.WatchSet) (uint64, []*catalog.HealthCheck, error) {
+		return fsm.ChecksInStateTxn(tx, ws, state, sel.peer)
+	}), nil
+}
+
+// checksQuery reads checks with read and keeps those sel selects, testing
+// ?node-meta against the checks' nodes in the same transaction. With
+// watchNodes the nodes table is watched too (when ?node-meta is given).
+func checksQuery(sel selection, watchNodes bool, read func(tx fsm.ReadTxn, ws memdb.WatchSet) (uint64, []*catalog.HealthCheck, error)) queryFunc {
 	return func(ws memdb.WatchSet, s *stateStore) (uint64, any, error) {
 		tx := s.ReadTxn()
 		defer tx.Abort()
-		idx, checks, err := fsm.ChecksInStateTxn(tx, ws, state, sel.peer)
+		idx, checks, err := read(tx, ws)
 		if err != nil {
 			return 0, nil, err
 		}
-		// The checks table does not move when only a node's meta changes,
-		// so with ?node-meta the nodes table is watched as well.
 		var nodesWS memdb.WatchSet
-		if sel.meta != nil {
+		if watchNodes && sel.meta != nil {
 			nodesWS = ws
 		}
 		pre, err := checkNodeMeta(tx, nodesWS, sel)
@@ -93,7 +82,7 @@ func (a *Agent) healthState(w http.ResponseWriter, r *http.Request, state string
 		}
 		out, err := keep(checks, sel, pre)
 		return idx, out, err
-	}, nil
+	}
 }
 
 // checkNodeMeta returns the ?node-meta test for checks (nil without one):

@@ -321,11 +321,8 @@ func deleteServiceTxn(tx *writeTxn, peer, node, serviceID string) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range checks {
-		if err := tx.Delete(tableChecks, c); err != nil {
-			return err
-		}
-		tx.touch(tableKey(tableChecks, peer))
+	if err := deleteChecks(tx, peer, checks); err != nil {
+		return err
 	}
 	if err := tx.Delete(tableServices, svc); err != nil {
 		return err
@@ -333,6 +330,18 @@ func deleteServiceTxn(tx *writeTxn, peer, node, serviceID string) error {
 	tx.touch(tableKey(tableServices, peer))
 	tx.touchNode(peer, svc.Node)
 	tx.touchService(peer, svc.ServiceName)
+	return nil
+}
+
+// deleteChecks removes checks collected beforehand (collecting first keeps
+// the write transaction's iterators valid).
+func deleteChecks(tx *writeTxn, peer string, checks []*catalog.HealthCheck) error {
+	for _, c := range checks {
+		if err := tx.Delete(tableChecks, c); err != nil {
+			return err
+		}
+		tx.touch(tableKey(tableChecks, peer))
+	}
 	return nil
 }
 
@@ -374,11 +383,8 @@ func deleteNodeTxn(tx *writeTxn, peer, name string) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range checks {
-		if err := tx.Delete(tableChecks, c); err != nil {
-			return err
-		}
-		tx.touch(tableKey(tableChecks, peer))
+	if err := deleteChecks(tx, peer, checks); err != nil {
+		return err
 	}
 	if err := tx.Delete(tableNodes, node); err != nil {
 		return err
