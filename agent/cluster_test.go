@@ -69,6 +69,32 @@ func TestClusterBootstrapsForwardsAndSurvivesLeaderLoss(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"Name":"web"`) || !strings.Contains(body, `"Name":"api"`) {
 		t.Fatalf("consistent list after failover: %d %s", code, body)
 	}
+	// The surviving servers converge on one state digest.
+	agenttest.Eventually(t, 10*time.Second, func() error {
+		var first struct {
+			Index uint64
+			Hash  string
+		}
+		for i, a := range c.Agents {
+			if a == nil || a == old { // killed
+				continue
+			}
+			code, body, _ := do(t, a, "GET", "/v1/operator/state-hash", "")
+			var d struct {
+				Index uint64
+				Hash  string
+			}
+			if code != 200 || json.Unmarshal([]byte(body), &d) != nil || d.Hash == "" || d.Index == 0 {
+				return fmt.Errorf("state-hash of server %d: %d %s", i, code, body)
+			}
+			if first.Hash == "" {
+				first = d
+			} else if d != first {
+				return fmt.Errorf("digests differ: %+v vs %+v", first, d)
+			}
+		}
+		return nil
+	})
 }
 
 func TestBlockingQueryWakesOnlyForItsEntry(t *testing.T) {

@@ -211,3 +211,15 @@ func (a *Agent) operatorAutopilotHealth(w http.ResponseWriter, r *http.Request, 
 	}
 	return out, nil
 }
+
+// GET /v1/operator/state-hash (a Switchyard extension): this server's
+// fsm.StateDigest, answered locally and never forwarded, since its point
+// is to compare what each server holds. Servers that applied the same log
+// report equal digests; see fsm/hash.go.
+func (a *Agent) operatorStateHash(w http.ResponseWriter, r *http.Request, _ string) (any, error) {
+	d, err := a.state.store().Digest()
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}

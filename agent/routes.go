@@ -65,6 +65,7 @@ func (a *Agent) routes() map[string]*route {
 	add("/v1/operator/raft/configuration", m(get, handlerFunc(a.operatorRaftConfiguration)))
 	add("/v1/operator/raft/peer", m(del, handlerFunc(a.operatorRaftPeerDelete)))
 	add("/v1/operator/autopilot/health", m(get, handlerFunc(a.operatorAutopilotHealth)))
+	add("/v1/operator/state-hash", m(get, handlerFunc(a.operatorStateHash)))
 
 	// Cluster peering (http_peering.go).
 	add("/v1/peering/token", m(post, a.write(a.peeringGenerateToken)))
