@@ -26,6 +26,9 @@ type ClusterOptions struct {
 	ExtraArgs []string
 	// ConfigHCL, when set, is written as an agent config file for every server.
 	ConfigHCL string
+	// Net, when set, puts every server in its own network namespace of
+	// that test network (on the default ports), so it can be partitioned.
+	Net *Net
 }
 
 // NewCluster starts n servers with -bootstrap-expect n that join through
@@ -74,11 +77,22 @@ func NewCluster(t testing.TB, n int, opts ClusterOptions) *Cluster {
 // newServer describes server name of an n-server cluster on fresh ports;
 // servers after the first join the first one.
 func (c *Cluster) newServer(dir, name string, n int, cfgFile string, opts ClusterOptions) *Server {
-	ports := FreePorts(c.t, 5)
-	p := Ports{HTTP: ports[0], Server: ports[1], SerfLAN: ports[2], SerfWAN: ports[3], GRPC: ports[4]}
-	s := &Server{Name: name, DataDir: filepath.Join(dir, name), LogPath: filepath.Join(dir, name+".log"), Ports: p}
+	s := &Server{Name: name, DataDir: filepath.Join(dir, name), LogPath: filepath.Join(dir, name+".log")}
+	if opts.Net != nil {
+		// A namespace has its own ports: every server uses the defaults.
+		ns, ip, err := opts.Net.AddHost(name)
+		if err != nil {
+			c.t.Fatalf("namespace for %s: %v", name, err)
+		}
+		s.Netns, s.Host = ns, ip
+		s.Ports = Ports{HTTP: 8500, Server: 8300, SerfLAN: 8301, SerfWAN: 8302, GRPC: 8503}
+	} else {
+		ports := FreePorts(c.t, 5)
+		s.Ports = Ports{HTTP: ports[0], Server: ports[1], SerfLAN: ports[2], SerfWAN: ports[3], GRPC: ports[4]}
+	}
+	p := s.Ports
 	s.Args = []string{"agent", "-server", "-node", name, "-datacenter", opts.Datacenter,
-		"-data-dir", s.DataDir, "-bind", "127.0.0.1", "-advertise", "127.0.0.1", "-client", "127.0.0.1",
+		"-data-dir", s.DataDir, "-bind", s.host(), "-advertise", s.host(), "-client", s.host(),
 		"-bootstrap-expect", strconv.Itoa(n),
 		"-http-port", strconv.Itoa(p.HTTP), "-server-port", strconv.Itoa(p.Server),
 		"-serf-lan-port", strconv.Itoa(p.SerfLAN), "-serf-wan-port", strconv.Itoa(p.SerfWAN),

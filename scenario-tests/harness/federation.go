@@ -3,13 +3,14 @@ package harness
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"strconv"
 	"testing"
 	"time"
 )
 
 // WANAddr is the server's WAN gossip address, for -retry-join-wan.
-func (s *Server) WANAddr() string { return "127.0.0.1:" + strconv.Itoa(s.Ports.SerfWAN) }
+func (s *Server) WANAddr() string { return net.JoinHostPort(s.host(), strconv.Itoa(s.Ports.SerfWAN)) }
 
 // Federation is several datacenters of real processes joined over WAN
 // gossip; the first is the primary.
@@ -24,12 +25,19 @@ type Federation struct {
 // sees all servers alive in the WAN pool.
 func NewFederation(t testing.TB, servers int, dcs ...string) *Federation {
 	t.Helper()
+	return NewFederationIn(t, nil, servers, dcs...)
+}
+
+// NewFederationIn is NewFederation with every server in its own namespace
+// of n (nil: on loopback).
+func NewFederationIn(t testing.TB, n *Net, servers int, dcs ...string) *Federation {
+	t.Helper()
 	f := &Federation{t: t}
 	var join []string
 	for _, dc := range dcs {
 		args := []string{"-primary-datacenter", dcs[0]}
 		args = append(args, join...)
-		c := NewCluster(t, servers, ClusterOptions{Datacenter: dc, ExtraArgs: args})
+		c := NewCluster(t, servers, ClusterOptions{Datacenter: dc, ExtraArgs: args, Net: n})
 		if join == nil {
 			join = []string{"-retry-join-wan", c.Servers[0].WANAddr()}
 		}

@@ -22,10 +22,17 @@ import (
 	"time"
 )
 
-// Binary builds cmd/switchyard once per test binary and returns its path.
+// Binary builds cmd/switchyard once per test binary and returns its path
+// (or SWITCHYARD_TEST_BINARY's, when set).
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		// A prebuilt binary, e.g. of another revision or with the race
+		// detector, can be supplied instead of building this tree's.
+		if p := os.Getenv("SWITCHYARD_TEST_BINARY"); p != "" {
+			binPath = p
+			return
+		}
 		dir, err := os.MkdirTemp("", "switchyard-bin-")
 		if err != nil {
 			buildErr = err
@@ -59,6 +66,10 @@ type Server struct {
 	LogPath string
 	Ports   Ports
 	Args    []string
+	// Host is the address the server binds and advertises: 127.0.0.1, or
+	// its own address when it runs in the network namespace Netns.
+	Host  string
+	Netns string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -69,14 +80,24 @@ type Server struct {
 // Ports are a server's listening ports.
 type Ports struct{ HTTP, Server, SerfLAN, SerfWAN, GRPC int }
 
+func (s *Server) host() string {
+	if s.Host == "" {
+		return "127.0.0.1"
+	}
+	return s.Host
+}
+
 // HTTPAddr is the server's HTTP API address.
-func (s *Server) HTTPAddr() string { return "127.0.0.1:" + strconv.Itoa(s.Ports.HTTP) }
+func (s *Server) HTTPAddr() string { return net.JoinHostPort(s.host(), strconv.Itoa(s.Ports.HTTP)) }
 
 // LANAddr is the server's LAN gossip address, for -retry-join.
-func (s *Server) LANAddr() string { return "127.0.0.1:" + strconv.Itoa(s.Ports.SerfLAN) }
+func (s *Server) LANAddr() string { return net.JoinHostPort(s.host(), strconv.Itoa(s.Ports.SerfLAN)) }
 
 // RaftAddr is the server's Raft/RPC address as the Raft configuration shows it.
-func (s *Server) RaftAddr() string { return "127.0.0.1:" + strconv.Itoa(s.Ports.Server) }
+func (s *Server) RaftAddr() string { return net.JoinHostPort(s.host(), strconv.Itoa(s.Ports.Server)) }
+
+// GRPCAddr is the server's peering gRPC address.
+func (s *Server) GRPCAddr() string { return net.JoinHostPort(s.host(), strconv.Itoa(s.Ports.GRPC)) }
 
 // Running reports whether the process is alive (it may be paused).
 func (s *Server) Running() bool {
@@ -141,6 +162,11 @@ func (s *Server) start(t testing.TB) error {
 		return err
 	}
 	cmd := exec.Command(Binary(t), s.Args...)
+	if s.Netns != "" {
+		// ip netns exec enters the namespace and execs the binary, so the
+		// PID is the server's own and signals reach it directly.
+		cmd = exec.Command("ip", append([]string{"netns", "exec", s.Netns, Binary(t)}, s.Args...)...)
+	}
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
