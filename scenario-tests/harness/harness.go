@@ -151,6 +151,10 @@ func (s *Server) Start(t testing.TB) {
 	}
 }
 
+// TryStart is Start returning the failure (for example a refusal to start,
+// with the log's last lines) instead of ending the test.
+func (s *Server) TryStart(t testing.TB) error { return s.start(t) }
+
 // errPortTaken marks a start that failed because a port was taken between
 // FreePorts and the bind (parallel test packages pick ports too).
 var errPortTaken = errors.New("port taken")
