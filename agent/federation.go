@@ -107,7 +107,7 @@ func (a *Agent) configWrite(fn handlerFunc) handlerFunc {
 				return nil, badRequest("Request decoding failed: %v", err)
 			}
 			r.Body = readCloser(body)
-			kind = peekKind(body)
+			r, kind = decodeConfigBody(r, body)
 		}
 		if kind == configentry.ExportedServices {
 			explicit := r.URL.Query().Get("datacenter") != "" || r.URL.Query().Get("dc") != ""

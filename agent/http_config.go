@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -18,11 +19,7 @@ import (
 // chains it touches, then write it through Raft. Answers true, or false
 // when a CAS check fails.
 func (a *Agent) configApply(w http.ResponseWriter, r *http.Request, _ string) (any, error) {
-	body, err := readBody(r, a.config.HTTPMaxBodyBytes)
-	if err != nil {
-		return nil, badRequest("Request decoding failed: %v", err)
-	}
-	e, err := configentry.DecodeJSON(body)
+	e, err := a.configBodyEntry(r)
 	if err != nil {
 		return nil, badRequest("Request decoding failed: %v", err)
 	}
@@ -58,6 +55,48 @@ func (a *Agent) configApply(w http.ResponseWriter, r *http.Request, _ string) (a
 		return nil, err
 	}
 	return res.Ok, nil
+}
+
+// decodedConfigBody is a PUT /v1/config body decoded once, where
+// configWrite first reads it: the kind gates exported-services writes there,
+// and configApply takes the entry (or the decoding error) from the request
+// context instead of decoding the body again.
+type decodedConfigBody struct {
+	entry configentry.Entry
+	err   error
+}
+
+type decodedConfigBodyKey struct{}
+
+// decodeConfigBody decodes body, attaches the result to r for configApply
+// and returns the entry's kind. A body that does not decode still gets the
+// lenient peekKind, so that exported-services gating answers exactly as
+// before the handler reports the decoding error. For a body that decodes,
+// the kind DecodeJSON took is the one peekKind finds: decoding refuses any
+// other top-level key spelled like "kind" than Kind and kind, and a
+// non-string kind. (With both present and different, peekKind picked one
+// by map order; this is the one actually written.)
+func decodeConfigBody(r *http.Request, body []byte) (*http.Request, string) {
+	e, err := configentry.DecodeJSON(body)
+	r = r.WithContext(context.WithValue(r.Context(), decodedConfigBodyKey{}, &decodedConfigBody{entry: e, err: err}))
+	if err != nil {
+		return r, peekKind(body)
+	}
+	return r, e.GetKind()
+}
+
+// configBodyEntry is the entry of a PUT /v1/config request: the one
+// configWrite decoded, or, for a request that did not come through it, the
+// body decoded here.
+func (a *Agent) configBodyEntry(r *http.Request) (configentry.Entry, error) {
+	if d, ok := r.Context().Value(decodedConfigBodyKey{}).(*decodedConfigBody); ok {
+		return d.entry, d.err
+	}
+	body, err := readBody(r, a.config.HTTPMaxBodyBytes)
+	if err != nil {
+		return nil, err
+	}
+	return configentry.DecodeJSON(body)
 }
 
 // DELETE /v1/config/:kind/:name[?cas=N]

@@ -5,8 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Decoding works in two stages, as Consul's does: each input form (JSON, HCL,
@@ -74,8 +75,8 @@ func decodeMapAt(raw map[string]any, base string) (Entry, error) {
 	if err != nil {
 		return nil, &decodeError{problems: []string{err.Error()}, cause: err}
 	}
-	d := &decoder{}
-	d.structFields(base, raw, reflect.ValueOf(e).Elem(), true)
+	d := &decoder{base: base}
+	d.structFields(raw, reflect.ValueOf(e).Elem(), true)
 	if len(d.problems) > 0 {
 		return nil, &decodeError{problems: d.problems}
 	}
@@ -115,10 +116,78 @@ func DecodeFile(path string) ([]Entry, error) {
 // rather than stopping at the first, so one run reports all bad keys.
 type decoder struct {
 	problems []string
+	// base and the segments locate the value being decoded. Paths are only
+	// needed for error messages, so they are kept as a stack of segments
+	// and rendered (fieldPath, pathIndex, pathKey) only when a problem is
+	// reported; building each nested field's path string eagerly was an
+	// allocation per field of every decoded entry. The first levels live
+	// in an array inside the decoder, which does not escape its caller.
+	base  string
+	depth int
+	segs  [16]pathSeg
+	deep  []pathSeg // the segments beyond len(segs)
 }
 
-func (d *decoder) fail(path, format string, args ...any) {
-	d.problems = append(d.problems, located(path, fmt.Sprintf(format, args...)))
+// pathSeg is one step of a path: a struct field, a list index or a map key.
+type pathSeg struct {
+	kind  segKind
+	name  string
+	index int
+}
+
+type segKind uint8
+
+const (
+	segField segKind = iota
+	segIndex
+	segKey
+)
+
+// Each enter* call is paired with a leave once the value is decoded.
+func (d *decoder) enterField(name string) { d.enter(pathSeg{kind: segField, name: name}) }
+func (d *decoder) enterIndex(i int)       { d.enter(pathSeg{kind: segIndex, index: i}) }
+func (d *decoder) enterKey(k string)      { d.enter(pathSeg{kind: segKey, name: k}) }
+
+func (d *decoder) enter(s pathSeg) {
+	if d.depth < len(d.segs) {
+		d.segs[d.depth] = s
+	} else {
+		d.deep = append(d.deep, s)
+	}
+	d.depth++
+}
+
+func (d *decoder) leave() {
+	d.depth--
+	if d.depth >= len(d.segs) {
+		d.deep = d.deep[:d.depth-len(d.segs)]
+	}
+}
+
+// where renders the current path exactly as the eager builders would have.
+func (d *decoder) where() string {
+	p := d.base
+	for i := 0; i < d.depth; i++ {
+		var s pathSeg
+		if i < len(d.segs) {
+			s = d.segs[i]
+		} else {
+			s = d.deep[i-len(d.segs)]
+		}
+		switch s.kind {
+		case segField:
+			p = fieldPath(p, s.name)
+		case segIndex:
+			p = pathIndex(p, s.index)
+		case segKey:
+			p = pathKey(p, s.name)
+		}
+	}
+	return p
+}
+
+func (d *decoder) fail(format string, args ...any) {
+	d.problems = append(d.problems, located(d.where(), fmt.Sprintf(format, args...)))
 }
 
 // fieldPath appends a struct field (or raw map key) to a path.
@@ -140,43 +209,84 @@ func isIgnoredTopKey(k string) bool {
 		strings.EqualFold(k, "Hash")
 }
 
+// Keys claimed by no field, and ignored top-level keys, get these marks in
+// structFields' claim table.
+const (
+	claimUnknown = -1
+	claimIgnored = -2
+)
+
 // structFields binds the keys of m to the fields of the struct out.
-func (d *decoder) structFields(path string, m map[string]any, out reflect.Value, top bool) {
+//
+// Problems are reported field by field in declaration order, then unknown
+// keys in sorted order. The key and claim tables live in fixed-size arrays
+// so that an entry of ordinary size is bound without allocating them.
+func (d *decoder) structFields(m map[string]any, out reflect.Value, top bool) {
 	fields := fieldsOf(out.Type())
-	claims := make([][]string, len(fields))
-	var leftover []string
-	for _, k := range sortedKeys(m) {
+	var keyBuf [32]string
+	var claimBuf [32]int
+	keys := sortedKeysInto(keyBuf[:0], m)
+	claims := claimBuf[:0]
+	for _, k := range keys {
 		if top && isIgnoredTopKey(k) {
-			continue
+			claims = append(claims, claimIgnored)
+		} else {
+			claims = append(claims, matchField(fields, k, top))
 		}
-		i := matchField(fields, k, top)
-		if i < 0 {
-			leftover = append(leftover, k)
-			continue
-		}
-		claims[i] = append(claims[i], k)
 	}
 	for i, f := range fields {
-		key, ok := d.pickKey(path, f, claims[i])
-		if !ok {
+		key, n := "", 0
+		for j, c := range claims {
+			if c == i {
+				key = keys[j]
+				n++
+			}
+		}
+		if n == 0 {
 			continue
+		}
+		if n > 1 {
+			// Rare (an alias and its field both given): collect the
+			// keys, in sorted order, for pickKey to choose or report.
+			claimed := make([]string, 0, n)
+			for j, c := range claims {
+				if c == i {
+					claimed = append(claimed, keys[j])
+				}
+			}
+			var ok bool
+			if key, ok = d.pickKey(f, claimed); !ok {
+				continue
+			}
 		}
 		target := out.Field(f.index)
 		if f.derived {
 			// Decoded into a scratch value so that type errors still show.
 			target = reflect.New(target.Type()).Elem()
 		}
-		d.value(fieldPath(path, f.name), m[key], target)
+		d.enterField(f.name)
+		d.value(m[key], target)
+		d.leave()
 	}
-	for _, k := range leftover {
-		d.unknownKey(path, k)
+	for j, c := range claims {
+		if c == claimUnknown {
+			d.unknownKey(keys[j])
+		}
 	}
 }
 
 // matchField finds the field a key binds to: its name in any case, or one of
 // its aliases in any case. At the top level the envelope fields bind nothing.
+// It returns claimUnknown when no field matches.
 func matchField(fields []entryField, key string, top bool) int {
-	lower := strings.ToLower(key)
+	// Aliases are stored lower-cased and compared with the lower-cased key.
+	// For an ASCII key that is a byte-wise comparison, which spares
+	// strings.ToLower's allocation for every key with a capital letter.
+	ascii := isASCII(key)
+	lower := key
+	if !ascii {
+		lower = strings.ToLower(key)
+	}
 	for i, f := range fields {
 		if top && isEnvelopeField(f.name) {
 			continue
@@ -185,19 +295,46 @@ func matchField(fields []entryField, key string, top bool) int {
 			return i
 		}
 		for _, a := range f.aliases {
-			if lower == a {
+			if ascii && equalASCIILower(key, a) || !ascii && lower == a {
 				return i
 			}
 		}
 	}
-	return -1
+	return claimUnknown
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// equalASCIILower reports whether strings.ToLower(key) == lower for an
+// ASCII key.
+func equalASCIILower(key, lower string) bool {
+	if len(key) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // pickKey chooses which of the keys claiming a field supplies its value.
 // Consul's alias hook folds an alias into the all-lowercase canonical key, so
 // that pair is one value (the canonical key's); any other repetition leaves a
 // key unbound in Consul, and is reported here naming every key involved.
-func (d *decoder) pickKey(path string, f entryField, keys []string) (string, bool) {
+func (d *decoder) pickKey(f entryField, keys []string) (string, bool) {
 	switch {
 	case len(keys) == 0:
 		return "", false
@@ -217,27 +354,27 @@ func (d *decoder) pickKey(path string, f entryField, keys []string) (string, boo
 		quoted[i] = fmt.Sprintf("%q", k)
 	}
 	list := strings.Join(quoted[:len(quoted)-1], ", ") + " and " + quoted[len(quoted)-1]
-	d.fail(path, "duplicate keys %s for field %s", list, f.name)
+	d.fail("duplicate keys %s for field %s", list, f.name)
 	return "", false
 }
 
 // unknownKey reports a key that binds to nothing. Keys naming namespaces or
 // partitions get Consul CE's hint that they are Enterprise features.
-func (d *decoder) unknownKey(path, k string) {
+func (d *decoder) unknownKey(k string) {
 	lower := strings.ToLower(k)
 	switch {
 	case strings.HasSuffix(lower, "namespace"):
-		d.fail(path, "invalid config key %q, namespaces are a consul enterprise feature", k)
+		d.fail("invalid config key %q, namespaces are a consul enterprise feature", k)
 	case strings.HasSuffix(lower, "partition"):
-		d.fail(path, "invalid config key %q, partitions are a consul enterprise feature", k)
+		d.fail("invalid config key %q, partitions are a consul enterprise feature", k)
 	default:
-		d.fail(path, "invalid config key %q", k)
+		d.fail("invalid config key %q", k)
 	}
 }
 
 // value decodes in into out (a settable value of an entry type). A null
 // input leaves out at its zero value.
-func (d *decoder) value(path string, in any, out reflect.Value) {
+func (d *decoder) value(in any, out reflect.Value) {
 	t := out.Type()
 	if t.Kind() != reflect.Slice {
 		in = unwrapSingleton(in)
@@ -247,69 +384,79 @@ func (d *decoder) value(path string, in any, out reflect.Value) {
 	}
 	switch {
 	case t == durationType:
-		d.duration(path, in, out)
+		d.duration(in, out)
 	case t.Kind() == reflect.Pointer:
 		elem := reflect.New(t.Elem())
-		d.value(path, in, elem.Elem())
+		d.value(in, elem.Elem())
 		out.Set(elem)
 	case t.Kind() == reflect.Struct:
 		m, ok := asObject(in)
 		if !ok {
-			d.fail(path, "expected an object, got %s", describe(in))
+			d.fail("expected an object, got %s", describe(in))
 			return
 		}
-		d.structFields(path, m, out, false)
+		d.structFields(m, out, false)
 	case t.Kind() == reflect.Map:
-		d.mapValue(path, in, out)
+		d.mapValue(in, out)
 	case t.Kind() == reflect.Slice:
-		d.sliceValue(path, in, out)
+		d.sliceValue(in, out)
 	default:
-		d.scalar(path, in, out)
+		d.scalar(in, out)
 	}
 }
 
 // mapValue decodes an object into a map[string]T. A list of objects is
 // merged into one, as Consul's weak decoding does for repeated HCL blocks
 // such as two `Subsets "x" {}` blocks.
-func (d *decoder) mapValue(path string, in any, out reflect.Value) {
-	m, ok := d.mergedObject(path, in)
+func (d *decoder) mapValue(in any, out reflect.Value) {
+	m, ok := d.mergedObject(in)
 	if !ok {
 		return
 	}
 	t := out.Type()
 	if t.Elem().Kind() == reflect.Interface {
-		out.Set(reflect.ValueOf(d.freeformObject(path, m)))
+		out.Set(reflect.ValueOf(d.freeformObject(m)))
 		return
 	}
 	result := reflect.MakeMapWithSize(t, len(m))
-	for _, k := range sortedKeys(m) {
-		elem := reflect.New(t.Elem()).Elem()
-		d.value(pathKey(path, k), m[k], elem)
-		result.SetMapIndex(reflect.ValueOf(k).Convert(t.Key()), elem)
+	// One key and one element value serve every member: SetMapIndex copies
+	// them into the map, so they are reset, not reallocated, per member.
+	key := reflect.New(t.Key()).Elem()
+	elem := reflect.New(t.Elem()).Elem()
+	var keyBuf [32]string
+	for _, k := range sortedKeysInto(keyBuf[:0], m) {
+		elem.SetZero()
+		d.enterKey(k)
+		d.value(m[k], elem)
+		d.leave()
+		key.SetString(k)
+		result.SetMapIndex(key, elem)
 	}
 	out.Set(result)
 }
 
 // mergedObject returns in as one object, merging a list of objects.
-func (d *decoder) mergedObject(path string, in any) (map[string]any, bool) {
+func (d *decoder) mergedObject(in any) (map[string]any, bool) {
 	if m, ok := asObject(in); ok {
 		return m, true
 	}
 	list, ok := asList(in)
 	if !ok {
-		d.fail(path, "expected an object, got %s", describe(in))
+		d.fail("expected an object, got %s", describe(in))
 		return nil, false
 	}
 	merged := map[string]any{}
 	for i, item := range list {
 		m, ok := asObject(item)
 		if !ok {
-			d.fail(pathIndex(path, i), "expected an object, got %s", describe(item))
+			d.enterIndex(i)
+			d.fail("expected an object, got %s", describe(item))
+			d.leave()
 			return nil, false
 		}
 		for _, k := range sortedKeys(m) {
 			if _, dup := merged[k]; dup {
-				d.fail(path, "duplicate key %q", k)
+				d.fail("duplicate key %q", k)
 				return nil, false
 			}
 			merged[k] = m[k]
@@ -321,18 +468,20 @@ func (d *decoder) mergedObject(path string, in any) (map[string]any, bool) {
 // sliceValue decodes a list; a single non-list value becomes a one-element
 // list, as Consul's weak decoding allows (`Methods = "GET"`, or a single HCL
 // block where a list of objects is expected).
-func (d *decoder) sliceValue(path string, in any, out reflect.Value) {
+func (d *decoder) sliceValue(in any, out reflect.Value) {
 	list, ok := asList(in)
 	if !ok {
 		list = []any{in}
 	}
 	result := reflect.MakeSlice(out.Type(), len(list), len(list))
 	for i, item := range list {
+		d.enterIndex(i)
 		if item == nil {
-			d.fail(pathIndex(path, i), "null is not allowed in a list")
-			continue
+			d.fail("null is not allowed in a list")
+		} else {
+			d.value(item, result.Index(i))
 		}
-		d.value(pathIndex(path, i), item, result.Index(i))
+		d.leave()
 	}
 	out.Set(result)
 }
@@ -370,10 +519,15 @@ func asList(in any) ([]any, bool) {
 
 // sortedKeys makes iteration, and therefore error order, deterministic.
 func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+	return sortedKeysInto(make([]string, 0, len(m)), m)
+}
+
+// sortedKeysInto is sortedKeys appending to buf, which callers back with an
+// array on their stack.
+func sortedKeysInto[V any](buf []string, m map[string]V) []string {
 	for k := range m {
-		keys = append(keys, k)
+		buf = append(buf, k)
 	}
-	sort.Strings(keys)
-	return keys
+	slices.Sort(buf)
+	return buf
 }

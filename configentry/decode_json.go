@@ -60,6 +60,14 @@ func DecodeJSONList(data []byte) ([]Entry, error) {
 	return entries, nil
 }
 
+// ParseJSON reads one JSON value into the generic form that DecodeMap binds
+// (map[string]any, []any, string, bool, json.Number, nil), with DecodeJSON's
+// rules and messages: a repeated key is an error, nesting is bounded, and
+// nothing may follow the value. DecodeJSON(data) is ParseJSON followed by
+// DecodeMap of the object; callers that carry an entry inside a larger JSON
+// document (the FSM's commands) use the two steps to read it in one pass.
+func ParseJSON(data []byte) (any, error) { return parseJSON(data) }
+
 // jsonReader walks encoding/json's token stream, keeping the input to turn
 // byte offsets into line and column numbers for messages.
 type jsonReader struct {
@@ -69,7 +77,17 @@ type jsonReader struct {
 
 // parseJSON reads exactly one JSON value into the generic form, with numbers
 // as json.Number so that no precision is lost before the target type is known.
+// Well-formed input takes fastParseJSON; anything else is read again by the
+// token reader below, whose messages carry line and column.
 func parseJSON(data []byte) (any, error) {
+	if v, ok := fastParseJSON(data); ok {
+		return v, nil
+	}
+	return parseJSONTokens(data)
+}
+
+// parseJSONTokens is parseJSON through json.Decoder's token stream.
+func parseJSONTokens(data []byte) (any, error) {
 	r := &jsonReader{data: data, dec: json.NewDecoder(bytes.NewReader(data))}
 	r.dec.UseNumber()
 	v, err := r.value("", 0)

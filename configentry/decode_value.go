@@ -17,7 +17,7 @@ import (
 // "010" as 8, which no user means.
 
 // scalar decodes a string, boolean or numeric field.
-func (d *decoder) scalar(path string, in any, out reflect.Value) {
+func (d *decoder) scalar(in any, out reflect.Value) {
 	ok := false
 	switch out.Kind() {
 	case reflect.String:
@@ -52,20 +52,20 @@ func (d *decoder) scalar(path string, in any, out reflect.Value) {
 			}
 		}
 	default:
-		panic(fmt.Sprintf("configentry: no decoder for field type %s at %s", out.Type(), path))
+		panic(fmt.Sprintf("configentry: no decoder for field type %s at %s", out.Type(), d.where()))
 	}
 	if !ok {
-		d.fail(path, "expected %s, got %s", expectedType(out.Type()), describe(in))
+		d.fail("expected %s, got %s", expectedType(out.Type()), describe(in))
 	}
 }
 
 // duration decodes a time.Duration from a Go duration string or from integer
 // nanoseconds (Consul emits both forms, depending on the field).
-func (d *decoder) duration(path string, in any, out reflect.Value) {
+func (d *decoder) duration(in any, out reflect.Value) {
 	if s, ok := in.(string); ok {
 		v, err := time.ParseDuration(s)
 		if err != nil {
-			d.fail(path, "expected %s, got %s", expectedType(durationType), describe(in))
+			d.fail("expected %s, got %s", expectedType(durationType), describe(in))
 			return
 		}
 		out.SetInt(int64(v))
@@ -77,22 +77,25 @@ func (d *decoder) duration(path string, in any, out reflect.Value) {
 			return
 		}
 	}
-	d.fail(path, "expected %s, got %s", expectedType(durationType), describe(in))
+	d.fail("expected %s, got %s", expectedType(durationType), describe(in))
 }
 
 // freeformObject keeps a free-form object (proxy-defaults Config, extension
 // Arguments, RateLimits) as generic values. Null members are dropped: HCL and
 // YAML output could not carry them, and Envoy configuration reads an absent
 // key and a null one alike.
-func (d *decoder) freeformObject(path string, m map[string]any) map[string]any {
+func (d *decoder) freeformObject(m map[string]any) map[string]any {
 	out := make(map[string]any, len(m))
-	for _, k := range sortedKeys(m) {
+	var keyBuf [32]string
+	for _, k := range sortedKeysInto(keyBuf[:0], m) {
 		if m[k] == nil {
 			continue
 		}
-		if v, ok := d.freeform(pathKey(path, k), m[k]); ok {
+		d.enterKey(k)
+		if v, ok := d.freeform(m[k]); ok {
 			out[k] = v
 		}
+		d.leave()
 	}
 	return out
 }
@@ -100,29 +103,29 @@ func (d *decoder) freeformObject(path string, m map[string]any) map[string]any {
 // freeform converts one free-form value to the canonical generic form:
 // map[string]any, []any, string, bool, int64 (integral numbers) or float64,
 // so that the same value read from any input form compares Equal.
-func (d *decoder) freeform(path string, in any) (any, bool) {
+func (d *decoder) freeform(in any) (any, bool) {
 	switch v := in.(type) {
 	case string, bool:
 		return v, true
 	case map[string]any:
-		return d.freeformObject(path, v), true
+		return d.freeformObject(v), true
 	case []map[string]any:
 		// Only hcl.Decode produces this type, and it wraps every block in
 		// a list: one element is a block written once, not a list.
 		if len(v) == 1 {
-			return d.freeformObject(path, v[0]), true
+			return d.freeformObject(v[0]), true
 		}
 	}
 	if list, ok := asList(in); ok {
 		out := make([]any, 0, len(list))
 		for i, item := range list {
+			d.enterIndex(i)
 			if item == nil {
-				d.fail(pathIndex(path, i), "null is not allowed in a list")
-				continue
-			}
-			if v, ok := d.freeform(pathIndex(path, i), item); ok {
+				d.fail("null is not allowed in a list")
+			} else if v, ok := d.freeform(item); ok {
 				out = append(out, v)
 			}
+			d.leave()
 		}
 		return out, true
 	}
@@ -130,10 +133,10 @@ func (d *decoder) freeform(path string, in any) (any, bool) {
 		if n, ok := canonicalNumber(text); ok {
 			return n, true
 		}
-		d.fail(path, "expected a finite number, got %s", text)
+		d.fail("expected a finite number, got %s", text)
 		return nil, false
 	}
-	d.fail(path, "unsupported value %s", describe(in))
+	d.fail("unsupported value %s", describe(in))
 	return nil, false
 }
 

@@ -242,7 +242,7 @@ func freeformTree(v any) (*treeNode, error) {
 		return nil, err
 	}
 	d := &decoder{}
-	canonical, _ := d.freeform("", generic)
+	canonical, _ := d.freeform(generic)
 	if len(d.problems) > 0 {
 		return nil, &decodeError{problems: d.problems}
 	}

@@ -110,3 +110,38 @@ func (e *ExportedServicesConfigEntry) MarshalJSON() ([]byte, error) {
 		*plain
 	}{ExportedServices, (*plain)(e)})
 }
+
+// JSONKind is the kind that e's JSON form names: the Kind field, which
+// Normalize (and New) set, or, for exported-services, whose MarshalJSON
+// writes it, the kind itself. DecodeJSON reads the form back as e's own type
+// only if JSONKind(e) equals e.GetKind(); writers of stored forms check this
+// to refuse an entry built in Go and never normalized, whose Kind is empty.
+func JSONKind(e Entry) string {
+	switch x := e.(type) {
+	case *ServiceConfigEntry:
+		if x != nil {
+			return x.Kind
+		}
+	case *ProxyConfigEntry:
+		if x != nil {
+			return x.Kind
+		}
+	case *ServiceRouterConfigEntry:
+		if x != nil {
+			return x.Kind
+		}
+	case *ServiceSplitterConfigEntry:
+		if x != nil {
+			return x.Kind
+		}
+	case *ServiceResolverConfigEntry:
+		if x != nil {
+			return x.Kind
+		}
+	case *ExportedServicesConfigEntry:
+		if x != nil {
+			return ExportedServices
+		}
+	}
+	return ""
+}

@@ -44,7 +44,9 @@ type configReplicatePayload struct {
 
 // EncodeConfigReplicate builds a ConfigReplicate command. setIndex marks the
 // last batch of a replication round, which records remoteIndex. Every upsert
-// is decoded back before the command is returned, as in EncodeConfigUpsert.
+// is decoded back before the command is returned. (EncodeConfigUpsert no
+// longer does this per write; replication batches are rare and their entries
+// come from another datacenter, so the check stays here.)
 func EncodeConfigReplicate(deletes []ConfigKey, upserts []configentry.Entry, setIndex bool, remoteIndex uint64) ([]byte, error) {
 	p := configReplicatePayload{Deletes: deletes, SetIndex: setIndex, RemoteIndex: remoteIndex}
 	for _, e := range upserts {
