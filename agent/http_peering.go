@@ -286,6 +286,7 @@ func (a *Agent) peeringRead(w http.ResponseWriter, r *http.Request, name string,
 		return nil, badRequest("Must specify a name to fetch.")
 	}
 	return func(ws memdb.WatchSet, s *stateStore) (uint64, any, error) {
+		streamIdx := a.watchPeeringStreams(ws)
 		idx, p, err := s.PeeringByName(ws, strings.ToLower(name))
 		if err != nil {
 			return 0, nil, err
@@ -293,13 +294,14 @@ func (a *Agent) peeringRead(w http.ResponseWriter, r *http.Request, name string,
 		if p == nil {
 			return 0, nil, notFound("Peering not found for %q", name)
 		}
-		return idx, a.peeringView(p), nil
+		return max(idx, streamIdx), a.peeringView(p), nil
 	}, nil
 }
 
 // GET /v1/peerings
 func (a *Agent) peeringList(w http.ResponseWriter, r *http.Request, _ string, qo queryOptions) (queryFunc, error) {
 	return func(ws memdb.WatchSet, s *stateStore) (uint64, any, error) {
+		streamIdx := a.watchPeeringStreams(ws)
 		idx, list, err := s.Peerings(ws)
 		if err != nil {
 			return 0, nil, err
@@ -308,8 +310,39 @@ func (a *Agent) peeringList(w http.ResponseWriter, r *http.Request, _ string, qo
 		for _, p := range list {
 			out = append(out, a.peeringView(p))
 		}
-		return idx, out, nil
+		return max(idx, streamIdx), out, nil
 	}, nil
+}
+
+// watchPeeringStreams adds the stream index's channel to ws and returns
+// the index, to be max'ed with the peerings table's: reads then also wake
+// on changes of the live stream state, under a larger Raft index (see
+// peeringStreamIndex for why that index is sound). It is read before the
+// tracker, so a change between the two shows up as a later wake-up rather
+// than being missed.
+func (a *Agent) watchPeeringStreams(ws memdb.WatchSet) uint64 {
+	idx, ch := a.peering.streamIndex.get()
+	ws.Add(ch)
+	return idx
+}
+
+// leaderRead is read for the peering endpoints, which ignore ?stale and
+// ?max_stale (http-api.md §1.4): the stream state they show lives only in
+// the leader's memory, and a follower's tracker is empty.
+func (a *Agent) leaderRead(fn func(w http.ResponseWriter, r *http.Request, param string, qo queryOptions) (queryFunc, error)) handlerFunc {
+	inner := a.read(fn)
+	return func(w http.ResponseWriter, r *http.Request, param string) (any, error) {
+		q := r.URL.Query()
+		if q.Has("stale") || q.Has("max_stale") {
+			q.Del("stale")
+			q.Del("max_stale")
+			u := *r.URL
+			u.RawQuery = q.Encode()
+			r = r.Clone(r.Context())
+			r.URL = &u
+		}
+		return inner(w, r, param)
+	}
 }
 
 // DELETE /v1/peering/:name marks the peering DELETING; the leader's

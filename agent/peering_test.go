@@ -151,6 +151,7 @@ func TestPeeringExportImportHealthAndDelete(t *testing.T) {
 	if dialer.PeerID != acceptor.ID || dialer.Remote.Datacenter != "dc2" || len(dialer.PeerServerAddresses) != 1 || dialer.PeerServerName == "" {
 		t.Fatalf("dialer record %+v (acceptor ID %s)", dialer, acceptor.ID)
 	}
+	checkTrustBundles(t, p)
 	agenttest.Eventually(t, 5*time.Second, func() error {
 		d, _, _ := p.api1.Peerings().Read(ctx, "cluster-02", nil)
 		a, _, _ := p.api2.Peerings().Read(ctx, "cluster-01", nil)
@@ -197,6 +198,9 @@ func TestPeeringExportImportHealthAndDelete(t *testing.T) {
 	})
 	imported(t, p.api1, "backend", "cluster-02", map[string]string{})
 	waitState(t, p.api2, "cluster-01", api.PeeringStateTerminated, 10*time.Second)
+	if b, ok := p.c2.Leader().PeerTrustBundleForTest("cluster-01"); !ok || b != nil {
+		t.Fatalf("terminated peering: record %v, trust bundle %+v (want none)", ok, b)
+	}
 	imported(t, p.api2, "db", "cluster-01", map[string]string{})
 	if nodes, _, _ := p.api2.Catalog().Nodes(&api.QueryOptions{Peer: "cluster-01"}); len(nodes) != 0 {
 		t.Fatalf("imported nodes left on the acceptor: %+v", nodes)
@@ -212,6 +216,158 @@ func TestPeeringExportImportHealthAndDelete(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// checkTrustBundles waits until each side stores the other's trust
+// bundle: the trust domain of the peer's server name and the CA its token
+// carried (peering.md §4.1, §5).
+func checkTrustBundles(t *testing.T, p *peeredClusters) {
+	t.Helper()
+	var tok struct {
+		CA         []string
+		ServerName string
+	}
+	raw, _ := base64.StdEncoding.DecodeString(p.token)
+	if err := json.Unmarshal(raw, &tok); err != nil {
+		t.Fatal(err)
+	}
+	agenttest.Eventually(t, 10*time.Second, func() error {
+		for _, side := range []struct {
+			local, remote *agenttest.Cluster
+			peer          string
+		}{{p.c1, p.c2, "cluster-02"}, {p.c2, p.c1, "cluster-01"}} {
+			got, ok := side.local.Leader().PeerTrustBundleForTest(side.peer)
+			td, roots, err := side.remote.Leader().LocalTrustBundleForTest()
+			if err != nil || !ok || got == nil {
+				return fmt.Errorf("%s: bundle %+v (record %v, remote %v)", side.peer, got, ok, err)
+			}
+			if got.TrustDomain != td || fmt.Sprint(got.RootPEMs) != fmt.Sprint(roots) {
+				return fmt.Errorf("%s: bundle %+v, want domain %s", side.peer, got, td)
+			}
+		}
+		return nil
+	})
+	got, _ := p.c1.Leader().PeerTrustBundleForTest("cluster-02")
+	if fmt.Sprint(got.RootPEMs) != fmt.Sprint(tok.CA) || !strings.HasSuffix(tok.ServerName, ".peering."+got.TrustDomain) {
+		t.Fatalf("dialer's bundle %+v does not match the token's CA and server name %s", got, tok.ServerName)
+	}
+}
+
+// blockUntil issues blocking reads of peering name from index from until
+// one satisfies cond and returns that read's index. Every answer must come
+// with an index above the request's: an answer at the same index is a
+// timeout, meaning the change did not wake the read.
+func blockUntil(t *testing.T, c *api.Client, name string, from uint64, cond func(*api.Peering) error) uint64 {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	idx := from
+	for {
+		got, meta, err := c.Peerings().Read(context.Background(), name, &api.QueryOptions{WaitIndex: idx, WaitTime: 20 * time.Second})
+		if err != nil {
+			t.Fatalf("blocking read of %s: %v", name, err)
+		}
+		if meta.LastIndex <= idx {
+			t.Fatalf("blocking read of %s at index %d returned index %d (a timeout: the change did not wake it); peering %+v", name, idx, meta.LastIndex, got)
+		}
+		idx = meta.LastIndex
+		if err := cond(got); err == nil {
+			return idx
+		} else if time.Now().After(deadline) {
+			t.Fatalf("blocking reads of %s never showed the change: %v", name, err)
+		}
+	}
+}
+
+func stateIs(want api.PeeringState) func(*api.Peering) error {
+	return func(p *api.Peering) error {
+		if p == nil || p.State != want {
+			return fmt.Errorf("peering %+v, want %s", p, want)
+		}
+		return nil
+	}
+}
+
+// Blocking reads of peerings wake when only the leader's in-memory stream
+// state changes — exported services, ACTIVE to FAILING and back — with a
+// larger X-Consul-Index, and a read at the newest index still blocks.
+func TestPeeringBlockingReadsWakeOnStreamState(t *testing.T) {
+	p := peerClusters(t, 1)
+	ctx := p.ctx
+	registerInstance(t, p.api2, "fe-1", "frontend-1", "frontend", api.HealthPassing)
+	registerInstance(t, p.api2, "be-1", "backend-1", "backend", api.HealthPassing)
+	exportTo(t, p.api2, "cluster-01", "frontend")
+	imported(t, p.api1, "frontend", "cluster-02", map[string]string{"frontend-1": "passing"})
+	waitState(t, p.api1, "cluster-02", api.PeeringStateActive, 10*time.Second)
+	waitState(t, p.api2, "cluster-01", api.PeeringStateActive, 10*time.Second)
+
+	// Exporter side: the exported list is stream state, not a peering write.
+	_, meta, err := p.api2.Peerings().Read(ctx, "cluster-01", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exportTo(t, p.api2, "cluster-01", "frontend", "backend")
+	blockUntil(t, p.api2, "cluster-01", meta.LastIndex, func(got *api.Peering) error {
+		if fmt.Sprint(got.StreamStatus.ExportedServices) != "[backend frontend]" {
+			return fmt.Errorf("exported %v", got.StreamStatus.ExportedServices)
+		}
+		return nil
+	})
+
+	// Dialer side: the acceptor goes away, the stream fails.
+	_, meta, err = p.api1.Peerings().Read(ctx, "cluster-02", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.c2.Kill(0)
+	failing := blockUntil(t, p.api1, "cluster-02", meta.LastIndex, stateIs(api.PeeringStateFailing))
+
+	// Nothing changes while the peer stays down, so reads at the newest
+	// index block until their wait runs out. The barrier of a change can
+	// land after a read already showed the change, so a read or two may
+	// still wake with the same data under a larger index; the chain must
+	// end in a read that waited out its time at an unchanged index.
+	const wait = 300 * time.Millisecond
+	quiet := false
+	for i := 0; i < 5 && !quiet; i++ {
+		start := time.Now()
+		got, meta, err := p.api1.Peerings().Read(ctx, "cluster-02", &api.QueryOptions{WaitIndex: failing, WaitTime: wait})
+		if err != nil || got.State != api.PeeringStateFailing || meta.LastIndex < failing {
+			t.Fatalf("blocking read while the peer is down: %v, index %d (from %d), %+v", err, meta.LastIndex, failing, got)
+		}
+		quiet = meta.LastIndex == failing && time.Since(start) >= wait
+		failing = meta.LastIndex
+	}
+	if !quiet {
+		t.Fatal("blocking reads kept waking while nothing changed")
+	}
+
+	// The acceptor comes back on the same address: ACTIVE again.
+	p.c2.Restart(0)
+	p.c2.WaitForLeader()
+	blockUntil(t, p.api1, "cluster-02", failing, stateIs(api.PeeringStateActive))
+	// The list endpoint reports the same.
+	list, _, err := p.api1.Peerings().List(ctx, &api.QueryOptions{WaitIndex: 1})
+	if err != nil || len(list) != 1 || list[0].State != api.PeeringStateActive {
+		t.Fatalf("list: %v %+v", err, list)
+	}
+}
+
+// ?stale does not send a peering read to a follower, whose tracker is
+// empty: the answer carries the leader's stream state.
+func TestPeeringReadIgnoresStale(t *testing.T) {
+	p := peerClusters(t, 3)
+	registerInstance(t, p.api2, "fe-1", "frontend-1", "frontend", api.HealthPassing)
+	exportTo(t, p.api2, "cluster-01", "frontend")
+	waitState(t, p.api2, "cluster-01", api.PeeringStateActive, 10*time.Second)
+	follower := consulClient(t, p.c2.Followers()[0].HTTPAddr())
+	got, _, err := follower.Peerings().Read(p.ctx, "cluster-01", &api.QueryOptions{AllowStale: true})
+	if err != nil || got == nil || got.State != api.PeeringStateActive {
+		t.Fatalf("stale read on a follower: %v %+v", err, got)
+	}
+	list, _, err := follower.Peerings().List(p.ctx, &api.QueryOptions{AllowStale: true})
+	if err != nil || len(list) != 1 || list[0].State != api.PeeringStateActive {
+		t.Fatalf("stale list on a follower: %v %+v", err, list)
+	}
 }
 
 func TestPeeringFollowerRedirectAndLeaderLoss(t *testing.T) {
@@ -339,4 +495,37 @@ func TestPeeringExpiredTokenRefused(t *testing.T) {
 	if code != 400 || !strings.Contains(body, "expired") {
 		t.Fatalf("expired token: %d %s", code, body)
 	}
+}
+
+// A CA certificate that does not match the stored CA key signs nothing, so
+// every peering handshake would fail; the next leader replaces it with one
+// derived from the stored key, and peering works again.
+func TestPeeringCAMismatchRepairedByNextLeader(t *testing.T) {
+	acc := agenttest.NewCluster(t, 1, fastPeering("dc2"))
+	dial := agenttest.NewCluster(t, 1, fastPeering("dc1"))
+	client := consulClient(t, acc.Agents[0].HTTPAddr())
+	agenttest.Eventually(t, 10*time.Second, func() error {
+		_, _, err := client.Peerings().GenerateToken(context.Background(), api.PeeringGenerateTokenRequest{PeerName: "warmup"}, nil)
+		return err
+	})
+	if err := acc.Agents[0].MismatchPeeringCAForTest(); err != nil {
+		t.Fatal(err)
+	}
+	acc.Kill(0)
+	acc.Restart(0)
+	acc.WaitForLeader()
+	client = consulClient(t, acc.Agents[0].HTTPAddr())
+	var tok string
+	agenttest.Eventually(t, 10*time.Second, func() error {
+		resp, _, err := client.Peerings().GenerateToken(context.Background(), api.PeeringGenerateTokenRequest{PeerName: "dialer"}, nil)
+		if err == nil {
+			tok = resp.PeeringToken
+		}
+		return err
+	})
+	code, body, _ := do(t, dial.Agents[0], "POST", "/v1/peering/establish", fmt.Sprintf(`{"PeerName":"acceptor","PeeringToken":%q}`, tok))
+	if code != 200 {
+		t.Fatalf("establish against the repaired CA: %d %s", code, body)
+	}
+	waitState(t, consulClient(t, dial.Agents[0].HTTPAddr()), "acceptor", api.PeeringStateActive, 10*time.Second)
 }

@@ -70,8 +70,9 @@ func (a *Agent) routes() map[string]*route {
 	// Cluster peering (http_peering.go).
 	add("/v1/peering/token", m(post, a.write(a.peeringGenerateToken)))
 	add("/v1/peering/establish", m(post, a.write(a.peeringEstablish)))
-	add("/v1/peering/", m(get, a.read(a.peeringRead), del, a.write(a.peeringDelete)))
-	add("/v1/peerings", m(get, a.read(a.peeringList)))
+	add("/v1/peering/", m(get, a.leaderRead(a.peeringRead), del, a.write(a.peeringDelete)))
+	add("/v1/peerings", m(get, a.leaderRead(a.peeringList)))
+	add("/v1/exported-services", m(get, a.read(a.exportedServices)))
 	return r
 }
 

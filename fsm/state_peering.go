@@ -64,7 +64,39 @@ type Peering struct {
 	PeerServerAddresses   []string `json:",omitempty"`
 	ManualServerAddresses []string `json:",omitempty"`
 	Remote                PeeringRemote
+	// TrustBundle is the peer's trust bundle as it last sent it over the
+	// stream (peering.md §4.1, §5), nil until then. A write that leaves it
+	// nil keeps the stored one, so writes of other fields (establishment,
+	// server addresses, Remote) never drop it; it goes only with the live
+	// states (see peeringWriteTxn and peeringSetStateTxn). Added after the
+	// first release of the record: older binaries ignore the field, and
+	// records they wrote decode with it nil.
+	TrustBundle *PeeringTrustBundle `json:",omitempty"`
 	RaftIndex
+}
+
+// PeeringTrustBundle is what a peer says about its certificate authority:
+// its trust domain and the PEM root certificates of its peering CA.
+type PeeringTrustBundle struct {
+	TrustDomain string
+	RootPEMs    []string
+}
+
+// Equal reports whether two bundles carry the same domain and roots in the
+// same order (nil equals nil only).
+func (b *PeeringTrustBundle) Equal(o *PeeringTrustBundle) bool {
+	if b == nil || o == nil {
+		return b == o
+	}
+	if b.TrustDomain != o.TrustDomain || len(b.RootPEMs) != len(o.RootPEMs) {
+		return false
+	}
+	for i := range b.RootPEMs {
+		if b.RootPEMs[i] != o.RootPEMs[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // ShouldDial reports whether this side dials the peer: only the dialer
@@ -181,7 +213,8 @@ func (s *Store) PeeringSecretsFor(peerID string) (*PeeringSecrets, error) {
 // are unique; a record never switches between dialing and accepting; a
 // DELETING record takes no more writes except a no-op re-delete or a
 // TERMINATED (both ignored); DeletedAt and DELETING go together; UNDEFINED
-// keeps the stored state. Secrets go when the record leaves the live states.
+// keeps the stored state, and a nil TrustBundle keeps the stored bundle.
+// Secrets and the trust bundle go when the record leaves the live states.
 func peeringWriteTxn(tx *writeTxn, p *Peering) error {
 	if p.ID == "" || p.Name == "" {
 		return fmt.Errorf("peering ID and Name are required")
@@ -220,12 +253,19 @@ func peeringWriteTxn(tx *writeTxn, p *Peering) error {
 		if !strings.EqualFold(old.Name, p.Name) {
 			return fmt.Errorf("cannot rename peering %q to %q", old.Name, p.Name)
 		}
+		if p.TrustBundle == nil {
+			p.TrustBundle = old.TrustBundle
+		}
 		p.CreateIndex = old.CreateIndex
 	} else {
 		p.CreateIndex = tx.idx
 	}
 	if (p.State == PeeringDeleting) != (p.DeletedAt != nil) {
 		return fmt.Errorf("a peering is DELETING exactly when DeletedAt is set (state %s)", p.State)
+	}
+	if !p.IsLive() {
+		// A deleted or terminated peering trusts nothing of the peer's.
+		p.TrustBundle = nil
 	}
 	p.ModifyIndex = tx.idx
 	if err := tx.Insert(tablePeerings, p); err != nil {
@@ -247,7 +287,9 @@ func dialMode(p *Peering) string {
 
 // peeringSetStateTxn moves a record to DELETING (with deletedAt) or
 // TERMINATED without touching its other fields, so it cannot undo a
-// concurrent update of addresses or secrets. A missing record is a no-op.
+// concurrent update of addresses or secrets. Leaving the live states drops
+// the peer's secrets and trust bundle (peering.md §6 rules 4-6) in the same
+// entry. A missing record is a no-op.
 func peeringSetStateTxn(tx *writeTxn, id, state string, deletedAt *time.Time) error {
 	raw, err := tx.First(tablePeerings, indexID, id)
 	if err != nil || raw == nil {
@@ -271,6 +313,7 @@ func peeringSetStateTxn(tx *writeTxn, id, state string, deletedAt *time.Time) er
 		return fmt.Errorf("peering state %q cannot be set on its own", state)
 	}
 	p.State = state
+	p.TrustBundle = nil
 	p.ModifyIndex = tx.idx
 	if err := tx.Insert(tablePeerings, &p); err != nil {
 		return err

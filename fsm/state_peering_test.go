@@ -1,6 +1,8 @@
 package fsm
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -162,5 +164,66 @@ func TestFSMAcceptsImportedRegistrations(t *testing.T) {
 	}
 	if _, local, _ := h.store().CheckServiceNodes(nil, "web", ""); len(local) != 0 {
 		t.Fatalf("imported data leaked into local view: %+v", local)
+	}
+}
+
+// The peer's trust bundle survives writes that do not carry one, is
+// replaced by one that does, goes with the live states, and survives a
+// snapshot; a record written without the field decodes with it nil.
+func TestPeeringTrustBundleRules(t *testing.T) {
+	h := newHarness(t, Config{})
+	write := func(p Peering) {
+		t.Helper()
+		if res := h.apply(EncodePeeringWrite(&p)); !res.Ok {
+			t.Fatal(res.Err)
+		}
+	}
+	bundle := func(id string) *PeeringTrustBundle {
+		_, p, _ := h.store().PeeringByID(nil, id)
+		return p.TrustBundle
+	}
+	b1 := &PeeringTrustBundle{TrustDomain: "a.consul", RootPEMs: []string{"root-1"}}
+	b2 := &PeeringTrustBundle{TrustDomain: "a.consul", RootPEMs: []string{"root-2"}}
+	write(Peering{ID: "a1", Name: "east", TrustBundle: b1})
+	write(Peering{ID: "a1", Name: "east", Meta: map[string]string{"k": "v"}})
+	if !bundle("a1").Equal(b1) {
+		t.Fatalf("a write without a bundle dropped it: %+v", bundle("a1"))
+	}
+	write(Peering{ID: "a1", Name: "east", TrustBundle: b2})
+	if !bundle("a1").Equal(b2) {
+		t.Fatalf("bundle not replaced: %+v", bundle("a1"))
+	}
+
+	snap, err := readSnapshot(bytes.NewReader(snapshotBytes(t, h.store())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, p, _ := snap.PeeringByID(nil, "a1"); p == nil || !p.TrustBundle.Equal(b2) {
+		t.Fatalf("bundle lost in a snapshot: %+v", p)
+	}
+	var old Peering
+	if err := json.Unmarshal([]byte(`{"ID":"a1","Name":"east","State":"PENDING","Remote":{"Partition":"","Datacenter":""},"CreateIndex":1,"ModifyIndex":1}`), &old); err != nil || old.TrustBundle != nil {
+		t.Fatalf("record of an older version: %+v %v", old, err)
+	}
+
+	if res := h.apply(EncodePeeringSetState("a1", PeeringTerminated, nil)); !res.Ok {
+		t.Fatal(res.Err)
+	}
+	if bundle("a1") != nil {
+		t.Fatal("a terminated peering kept the peer's trust bundle")
+	}
+	// A late bundle for a terminated record is dropped by the write itself.
+	write(Peering{ID: "a1", Name: "east", State: PeeringUndefined, TrustBundle: b1})
+	if bundle("a1") != nil {
+		t.Fatal("a terminated peering took a trust bundle")
+	}
+
+	write(Peering{ID: "d1", Name: "west", PeerServerAddresses: []string{"10.0.0.2:8503"}, State: PeeringEstablishing, TrustBundle: b1})
+	now := time.Unix(100, 0).UTC()
+	if res := h.apply(EncodePeeringSetState("d1", PeeringDeleting, &now)); !res.Ok {
+		t.Fatal(res.Err)
+	}
+	if bundle("d1") != nil {
+		t.Fatal("a deleting peering kept the peer's trust bundle")
 	}
 }

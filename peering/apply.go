@@ -101,6 +101,9 @@ func updateServerAddresses(b Backend, id string, addrs []string) error {
 		return nil
 	}
 	next := *rec
+	// UNDEFINED keeps the stored state, so a write racing the peer's
+	// Terminated cannot bring the record back to life.
+	next.State = fsm.PeeringUndefined
 	next.PeerServerAddresses = append([]string(nil), addrs...)
 	cmd, err := fsm.EncodePeeringWrite(&next)
 	if err != nil {
@@ -108,6 +111,34 @@ func updateServerAddresses(b Backend, id string, addrs []string) error {
 	}
 	_, err = b.Apply(cmd)
 	return err
+}
+
+// storeTrustBundle files the peer's trust bundle on the local record
+// (peering.md §5). An unchanged bundle costs no write. The FSM drops it
+// when the record leaves the live states, so a bundle arriving after a
+// delete or terminate is refused or dropped there, never kept.
+func storeTrustBundle(b Backend, id string, bundle *fsm.PeeringTrustBundle) error {
+	_, rec, err := b.Store().PeeringByID(nil, id)
+	if err != nil {
+		return err
+	}
+	if rec == nil || !rec.IsLive() {
+		return fmt.Errorf("peering %q is no longer live: not storing its trust bundle", id)
+	}
+	if rec.TrustBundle.Equal(bundle) {
+		return nil
+	}
+	next := *rec
+	next.State = fsm.PeeringUndefined
+	next.TrustBundle = bundle
+	cmd, err := fsm.EncodePeeringWrite(&next)
+	if err != nil {
+		return err
+	}
+	if _, err := b.Apply(cmd); err != nil {
+		return fmt.Errorf("storing the peer's trust bundle: %w", err)
+	}
+	return nil
 }
 
 // LocalServerAddresses are the peering addresses of this cluster's servers:

@@ -40,13 +40,42 @@ func ServerName(dc, trustDomain string) string {
 // GenerateCA creates a self-signed root for trustDomain and returns its
 // certificate and private key as PEM.
 func GenerateCA(trustDomain string, now time.Time) (certPEM, keyPEM string, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	keyPEM, err = GenerateCAKey()
 	if err != nil {
 		return "", "", err
 	}
-	serial, err := randomSerial()
+	certPEM, err = SignCA(trustDomain, keyPEM, now)
 	if err != nil {
 		return "", "", err
+	}
+	return certPEM, keyPEM, nil
+}
+
+// GenerateCAKey creates a CA private key (ECDSA P-256) as PKCS#8 PEM.
+// Key and certificate are separate steps so that a leader can store the
+// key first and derive the certificate from whichever key was stored.
+func GenerateCAKey() (string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})), nil
+}
+
+// SignCA creates the self-signed root certificate of the CA key keyPEM
+// for trustDomain.
+func SignCA(trustDomain, keyPEM string, now time.Time) (string, error) {
+	key, err := parseCAKey(keyPEM)
+	if err != nil {
+		return "", err
+	}
+	serial, err := randomSerial()
+	if err != nil {
+		return "", err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
@@ -60,14 +89,20 @@ func GenerateCA(trustDomain string, now time.Time) (certPEM, keyPEM string, err 
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), nil
+}
+
+// CAMatchesKey reports whether certPEM is a certificate for the key
+// keyPEM, that is whether the pair can sign server certificates.
+func CAMatchesKey(certPEM, keyPEM string) bool {
+	cert, key, err := parseCA(certPEM, keyPEM)
 	if err != nil {
-		return "", "", err
+		return false
 	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})), nil
+	pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
+	return ok && pub.Equal(&key.PublicKey)
 }
 
 // ServerCertificate signs a fresh key for serverName with the CA.
@@ -102,23 +137,34 @@ func ServerCertificate(caCertPEM, caKeyPEM, serverName string, now time.Time) (*
 
 func parseCA(certPEM, keyPEM string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	cb, _ := pem.Decode([]byte(certPEM))
-	kb, _ := pem.Decode([]byte(keyPEM))
-	if cb == nil || kb == nil {
+	if cb == nil {
 		return nil, nil, fmt.Errorf("peering: the stored CA is not PEM")
 	}
 	cert, err := x509.ParseCertificate(cb.Bytes)
 	if err != nil {
 		return nil, nil, fmt.Errorf("peering: parsing the CA certificate: %w", err)
 	}
+	key, err := parseCAKey(keyPEM)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cert, key, nil
+}
+
+func parseCAKey(keyPEM string) (*ecdsa.PrivateKey, error) {
+	kb, _ := pem.Decode([]byte(keyPEM))
+	if kb == nil {
+		return nil, fmt.Errorf("peering: the stored CA key is not PEM")
+	}
 	k, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
 	if err != nil {
-		return nil, nil, fmt.Errorf("peering: parsing the CA key: %w", err)
+		return nil, fmt.Errorf("peering: parsing the CA key: %w", err)
 	}
 	key, ok := k.(*ecdsa.PrivateKey)
 	if !ok {
-		return nil, nil, fmt.Errorf("peering: the CA key is %T, want ECDSA", k)
+		return nil, fmt.Errorf("peering: the CA key is %T, want ECDSA", k)
 	}
-	return cert, key, nil
+	return key, nil
 }
 
 func randomSerial() (*big.Int, error) {

@@ -88,12 +88,13 @@ func exchangeAt(ctx context.Context, tok *Token, addr string, timeout time.Durat
 // dialLoop keeps a stream to the peer open while the record is live and
 // this server leads: connect, run the session, and on failure wait with
 // exponential backoff and try the next known address. A follower's
-// redirect is followed at once.
-func (m *Manager) dialLoop(ctx context.Context, id string) {
+// redirect is followed at once. Once drain closes it starts no new attempt
+// but lets the current one run to its end (see dialerHandle).
+func (m *Manager) dialLoop(ctx context.Context, id string, drain <-chan struct{}) {
 	wait := m.cfg.RedialMin
 	next := 0
 	redirect := ""
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !closed(drain) {
 		_, rec, err := m.backend.Store().PeeringByID(nil, id)
 		if err != nil || rec == nil || !rec.IsLive() {
 			return
@@ -110,7 +111,7 @@ func (m *Manager) dialLoop(ctx context.Context, id string) {
 		}
 		redirect = ""
 		started := time.Now()
-		err = m.dialOnce(ctx, rec, sec.ActiveStream, addr)
+		err = m.dialOnce(ctx, rec, sec.ActiveStream, addr, drain)
 		if leader, ok := LeaderRedirect(err); ok && leader != addr {
 			redirect = leader
 			continue
@@ -129,6 +130,7 @@ func (m *Manager) dialLoop(ctx context.Context, id string) {
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+		case <-drain:
 		case <-t.C:
 		}
 		t.Stop()
@@ -136,8 +138,17 @@ func (m *Manager) dialLoop(ctx context.Context, id string) {
 	}
 }
 
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
 // dialOnce runs one stream to addr until it ends.
-func (m *Manager) dialOnce(ctx context.Context, rec *fsm.Peering, secret, addr string) error {
+func (m *Manager) dialOnce(ctx context.Context, rec *fsm.Peering, secret, addr string, drain <-chan struct{}) error {
 	conn, err := dial(addr, rec.PeerCAPems, rec.PeerServerName, m.cfg.DialTimeout)
 	if err != nil {
 		return err
@@ -157,6 +168,9 @@ func (m *Manager) dialOnce(ctx context.Context, rec *fsm.Peering, secret, addr s
 	}}}
 	if err := stream.Send(open); err != nil {
 		return err
+	}
+	if m.hooks != nil && m.hooks.beforeSession != nil {
+		m.hooks.beforeSession(streamCtx, drain)
 	}
 	err = m.runSession(streamCtx, stream, rec, true)
 	_ = stream.CloseSend()

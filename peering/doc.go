@@ -9,15 +9,19 @@
 //
 //	token.go, validate.go   token encoding and request validation
 //	ca.go                   the cluster CA and the server certificate
-//	export.go               what to send: exported set, payloads, deltas
+//	export.go               what to send: exported set, payloads, deltas,
+//	                        trust bundle
+//	read.go                 the exported-services inputs read from the
+//	                        state store, shared with the HTTP API
 //	import.go               what to write when a payload arrives
 //	tracker.go              live stream status (ACTIVE/FAILING, times)
+//	                        and its change notification
 //	stream.go               one stream session: subscriptions, nonces,
 //	                        ACK/NACK, heartbeats, Terminated
 //	server.go               the gRPC service on the acceptor
 //	dialer.go               the dialer's redial loop
 //	manager.go              the leader's loop: start/stop dialers, clean
-//	                        up deleted and terminated peerings
+//	                        up deleted and terminated peerings (paced)
 //
 // Concurrency. Everything that writes runs on the leader only: the Manager
 // is started by the agent's leader session and stopped (with every stream

@@ -3,6 +3,7 @@ package peering
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -16,15 +17,17 @@ const (
 	URLExportedServiceList = "type.googleapis.com/hashicorp.consul.internal.peerstream.ExportedServiceList"
 	URLExportedService     = "type.googleapis.com/hashicorp.consul.internal.peerstream.ExportedService"
 	URLServerAddresses     = "type.googleapis.com/hashicorp.consul.internal.peering.PeeringServerAddresses"
+	URLTrustBundle         = "type.googleapis.com/hashicorp.consul.internal.peering.PeeringTrustBundle"
 
 	resourceIDServiceList = "exported-service-list"
 	resourceIDServerAddrs = "server-addrs"
+	resourceIDTrustBundle = "roots"
 )
 
 // knownURL reports whether a subscription or response URL is one this
 // protocol version speaks.
 func knownURL(u string) bool {
-	return u == URLExportedServiceList || u == URLExportedService || u == URLServerAddresses
+	return u == URLExportedServiceList || u == URLExportedService || u == URLServerAddresses || u == URLTrustBundle
 }
 
 // ExportedServiceList is the payload of URLExportedServiceList.
@@ -37,49 +40,111 @@ type ExportedService struct{ Nodes []catalog.CheckServiceNode }
 // ServerAddresses is the payload of URLServerAddresses.
 type ServerAddresses struct{ Addresses []string }
 
+// TrustBundle is the payload of URLTrustBundle, with the field names of
+// Consul's PeeringTrustBundle: the sender's trust domain and the PEM roots
+// of its peering CA. PeerName is the sender's name for the receiver;
+// the receiver files the bundle under its own record instead.
+type TrustBundle struct {
+	TrustDomain       string
+	PeerName          string
+	Partition         string `json:",omitempty"`
+	RootPEMs          []string
+	ExportedPartition string `json:",omitempty"`
+}
+
+// Validate checks a received bundle before it is stored: the domain is
+// required and every root must be a PEM certificate.
+func (b *TrustBundle) Validate() error {
+	if b.TrustDomain == "" {
+		return fmt.Errorf("PeeringTrustBundle.TrustDomain: required")
+	}
+	if len(b.RootPEMs) == 0 {
+		return fmt.Errorf("PeeringTrustBundle.RootPEMs: at least one root certificate is required")
+	}
+	for i, r := range b.RootPEMs {
+		if err := parseCertPEM(r); err != nil {
+			return fmt.Errorf("PeeringTrustBundle.RootPEMs[%d] %v", i, err)
+		}
+	}
+	return nil
+}
+
 // consulService is never exported (peering.md §4.4).
 const consulService = "consul"
 
-// ExportedNames returns, sorted, the services the entry exports to peer (a
-// local peering name). A "*" element expands to every name in
-// catalogServices except the consul service and sidecar proxies;
-// catalogServices is only consulted for a wildcard.
-func ExportedNames(entry *configentry.ExportedServicesConfigEntry, peer string, catalogServices []string) []string {
+// ResolvedExport is one service the exported-services entry exports, with
+// every peer allowed to import it.
+type ResolvedExport struct {
+	Service string
+	// Peers are the consumer peer names, lower-cased (peering names are
+	// lower-case and looked up case-insensitively), deduplicated and
+	// sorted. Empty when the service is exported only to consumers CE
+	// has no use for (partitions).
+	Peers []string
+}
+
+// ResolveExports is the one evaluation of an exported-services entry
+// (peering.md §4.4, http-api.md §10): the services it exports, sorted by
+// name, each with its merged consumer peers. A "*" element expands to
+// every name in typicalServices; the consul service and sidecar proxies
+// are never exported. typicalServices is only consulted for a wildcard and
+// should hold the local catalog's typical (non-proxy, non-gateway)
+// service names.
+func ResolveExports(entry *configentry.ExportedServicesConfigEntry, typicalServices []string) []ResolvedExport {
 	if entry == nil {
-		return []string{}
+		return []ResolvedExport{}
 	}
-	set := map[string]bool{}
+	peers := map[string]map[string]bool{}
+	add := func(name string, consumers []configentry.ServiceConsumer) {
+		if name == consulService || strings.HasSuffix(name, "-sidecar-proxy") {
+			return
+		}
+		set := peers[name]
+		if set == nil {
+			set = map[string]bool{}
+			peers[name] = set
+		}
+		for _, c := range consumers {
+			if c.Peer != "" {
+				set[strings.ToLower(c.Peer)] = true
+			}
+		}
+	}
 	for _, svc := range entry.Services {
-		if !consumes(svc.Consumers, peer) {
-			continue
-		}
 		if svc.Name != "*" {
-			if svc.Name != consulService {
-				set[svc.Name] = true
-			}
+			add(svc.Name, svc.Consumers)
 			continue
 		}
-		for _, name := range catalogServices {
-			if name != consulService && !strings.HasSuffix(name, "-sidecar-proxy") {
-				set[name] = true
-			}
+		for _, name := range typicalServices {
+			add(name, svc.Consumers)
 		}
 	}
-	out := make([]string, 0, len(set))
-	for n := range set {
-		out = append(out, n)
+	out := make([]ResolvedExport, 0, len(peers))
+	for name, set := range peers {
+		r := ResolvedExport{Service: name, Peers: make([]string, 0, len(set))}
+		for p := range set {
+			r.Peers = append(r.Peers, p)
+		}
+		sort.Strings(r.Peers)
+		out = append(out, r)
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
 	return out
 }
 
-func consumes(consumers []configentry.ServiceConsumer, peer string) bool {
-	for _, c := range consumers {
-		if c.Peer != "" && strings.EqualFold(c.Peer, peer) {
-			return true
+// ExportedNames returns, sorted, the services the entry exports to peer (a
+// local peering name, compared case-insensitively): ResolveExports
+// narrowed to one consumer.
+func ExportedNames(entry *configentry.ExportedServicesConfigEntry, peer string, typicalServices []string) []string {
+	out := []string{}
+	peer = strings.ToLower(peer)
+	for _, r := range ResolveExports(entry, typicalServices) {
+		i := sort.SearchStrings(r.Peers, peer)
+		if i < len(r.Peers) && r.Peers[i] == peer {
+			out = append(out, r.Service)
 		}
 	}
-	return false
+	return out
 }
 
 // OverallCheckSuffix ends the ID of the one check each exported instance
@@ -157,12 +222,14 @@ func overallCheck(node *catalog.Node, svc *catalog.NodeService, checks catalog.H
 }
 
 // ExportState is what one side has decided to send to the peer: the
-// exported names, the encoded payload of each, and (acceptor only) its
-// servers' addresses.
+// exported names, the encoded payload of each, (acceptor only) its
+// servers' addresses, and its encoded trust bundle (nil until the local
+// CA exists).
 type ExportState struct {
 	Services    []string
 	Payloads    map[string][]byte
 	ServerAddrs []string
+	TrustBundle []byte
 }
 
 // Resource is one Response to push.
@@ -177,7 +244,7 @@ type Resource struct {
 // changed (peering.md §4.4 deltas): a service whose payload differs, then
 // the list when the set of names changed, then the server addresses. A
 // withdrawn service needs no payload: the new list removes it on the
-// importer.
+// importer. The trust bundle goes last and only when it changed.
 func PlanExport(prev, cur ExportState, subscribed map[string]bool) []Resource {
 	var out []Resource
 	if subscribed[URLExportedService] {
@@ -197,6 +264,9 @@ func PlanExport(prev, cur ExportState, subscribed map[string]bool) []Resource {
 		body, _ := json.Marshal(ServerAddresses{Addresses: cur.ServerAddrs})
 		out = append(out, Resource{URL: URLServerAddresses, ID: resourceIDServerAddrs, Body: body})
 	}
+	if subscribed[URLTrustBundle] && len(cur.TrustBundle) > 0 && !bytes.Equal(prev.TrustBundle, cur.TrustBundle) {
+		out = append(out, Resource{URL: URLTrustBundle, ID: resourceIDTrustBundle, Body: cur.TrustBundle})
+	}
 	return out
 }
 
@@ -204,7 +274,7 @@ func PlanExport(prev, cur ExportState, subscribed map[string]bool) []Resource {
 // cur for everything sent, prev for URLs the peer has not subscribed to,
 // so a late subscription still gets everything.
 func Sent(prev, cur ExportState, subscribed map[string]bool) ExportState {
-	next := ExportState{Services: prev.Services, Payloads: map[string][]byte{}, ServerAddrs: prev.ServerAddrs}
+	next := ExportState{Services: prev.Services, Payloads: map[string][]byte{}, ServerAddrs: prev.ServerAddrs, TrustBundle: prev.TrustBundle}
 	if subscribed[URLExportedService] {
 		for _, name := range cur.Services {
 			next.Payloads[name] = cur.Payloads[name]
@@ -215,6 +285,9 @@ func Sent(prev, cur ExportState, subscribed map[string]bool) ExportState {
 	}
 	if subscribed[URLServerAddresses] && len(cur.ServerAddrs) > 0 {
 		next.ServerAddrs = cur.ServerAddrs
+	}
+	if subscribed[URLTrustBundle] && len(cur.TrustBundle) > 0 {
+		next.TrustBundle = cur.TrustBundle
 	}
 	return next
 }

@@ -197,6 +197,7 @@ func (s *Server) authenticate(rec *fsm.Peering, open *pb.ReplicationMessage_Open
 	}
 	if r := open.GetRemote(); r != nil && (r.Datacenter != rec.Remote.Datacenter || r.Partition != rec.Remote.Partition) {
 		next := *rec
+		next.State = fsm.PeeringUndefined // keep the stored one
 		next.Remote = fsm.PeeringRemote{Partition: r.Partition, Datacenter: r.Datacenter}
 		if cmd, err := fsm.EncodePeeringWrite(&next); err == nil {
 			_, _ = s.Backend.Apply(cmd)

@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/switchyard/switchyard/configentry"
 	"github.com/switchyard/switchyard/fsm"
 	"github.com/switchyard/switchyard/rpc/pb"
 )
@@ -45,6 +44,14 @@ type session struct {
 // graceful cause when nobody failed). The receive and send goroutines end
 // with the stream itself: the caller ends it by cancelling the client
 // stream's context or by returning from the server handler.
+//
+// The record is read again once the session is registered: rec was read
+// before the stream existed (the dialer's attempt, the acceptor's
+// handshake), and a local delete in between finds no session to stop, so
+// this session is the only one left to tell the peer. Registering first
+// and reading second leaves no gap: a delete committed before the read is
+// seen by it, one committed after finds the session registered and stops
+// it with errDeletedLocally (Manager.cleanUp).
 func (m *Manager) runSession(parent context.Context, stream msgStream, rec *fsm.Peering, dialer bool) error {
 	ctx, h := m.startSession(parent, rec.ID)
 	defer m.endSession(rec.ID, h)
@@ -60,40 +67,28 @@ func (m *Manager) runSession(parent context.Context, stream msgStream, rec *fsm.
 	recvCh := make(chan *pb.ReplicationMessage)
 	recvDone := make(chan struct{})
 	m.goRun(func() { defer close(recvDone); s.recvLoop(ctx, stream, recvCh, h.cancel) })
-	exportCh := make(chan ExportState, 1)
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	var watchWG sync.WaitGroup
-	watchWG.Add(1)
-	go func() { defer watchWG.Done(); s.watchExports(watchCtx, exportCh) }()
-	defer func() { stopWatch(); watchWG.Wait() }()
 
-	subs := []string{URLExportedService, URLExportedServiceList}
-	if dialer {
-		subs = append(subs, URLServerAddresses)
-	} else {
-		s.markConnected()
+	err := m.liveAtSessionStart(rec.ID)
+	if err == nil {
+		err = s.serve(ctx, recvCh)
 	}
-	for _, u := range subs {
-		s.out.push(&pb.ReplicationMessage{Payload: &pb.ReplicationMessage_Request_{Request: &pb.ReplicationMessage_Request{ResourceUrl: u}}})
-	}
-	err := s.loop(ctx, recvCh, exportCh)
 	if errors.Is(err, errDeletedLocally) {
-		// Tell the peer before closing, and give the sender a moment to
-		// flush: the peer then cleans up its side too.
+		// Tell the peer before closing, and give the sender a bounded
+		// moment to flush: the peer then cleans up its side too.
 		s.out.push(&pb.ReplicationMessage{Payload: &pb.ReplicationMessage_Terminated_{Terminated: &pb.ReplicationMessage_Terminated{}}})
 		s.out.close()
-		deadline := time.NewTimer(m.cfg.DialTimeout)
-		defer deadline.Stop()
+		flushCtx, cancel := context.WithTimeout(context.Background(), m.cfg.DialTimeout)
+		defer cancel()
 		select {
 		case <-senderDone:
-		case <-deadline.C:
+		case <-flushCtx.Done():
 		}
 		if dialer {
 			// Cancelling a client stream may drop data not yet written;
 			// the acceptor ends the stream once it has read Terminated.
 			select {
 			case <-recvDone:
-			case <-deadline.C:
+			case <-flushCtx.Done():
 			}
 		}
 	}
@@ -105,6 +100,46 @@ func (m *Manager) runSession(parent context.Context, stream msgStream, rec *fsm.
 		m.tracker.disconnected(s.id, failure, time.Now())
 	}
 	return err
+}
+
+// liveAtSessionStart reads the record again (see runSession): nil when it
+// is still live, errDeletedLocally when it is being deleted or already
+// gone (the peer must still be told), errTerminatedPeer when the peer
+// already terminated it (it needs no message).
+func (m *Manager) liveAtSessionStart(id string) error {
+	_, cur, err := m.backend.Store().PeeringByID(nil, id)
+	switch {
+	case err != nil:
+		return err
+	case cur == nil || cur.State == fsm.PeeringDeleting || cur.DeletedAt != nil:
+		return errDeletedLocally
+	case cur.State == fsm.PeeringTerminated:
+		return errTerminatedPeer
+	}
+	return nil
+}
+
+// serve runs a live session: subscribe, watch the exports, and loop.
+func (s *session) serve(ctx context.Context, recvCh <-chan *pb.ReplicationMessage) error {
+	exportCh := make(chan ExportState, 1)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	var watchWG sync.WaitGroup
+	watchWG.Add(1)
+	go func() { defer watchWG.Done(); s.watchExports(watchCtx, exportCh) }()
+	defer func() { stopWatch(); watchWG.Wait() }()
+
+	// Both sides take the other's exports and trust bundle; only the
+	// dialer takes server addresses (peering.md §4.3).
+	subs := []string{URLExportedService, URLExportedServiceList, URLTrustBundle}
+	if s.dialer {
+		subs = append(subs, URLServerAddresses)
+	} else {
+		s.markConnected()
+	}
+	for _, u := range subs {
+		s.out.push(&pb.ReplicationMessage{Payload: &pb.ReplicationMessage_Request_{Request: &pb.ReplicationMessage_Request{ResourceUrl: u}}})
+	}
+	return s.loop(ctx, recvCh, exportCh)
 }
 
 func (s *session) markConnected() {
@@ -252,6 +287,15 @@ func (s *session) apply(resp *pb.ReplicationMessage_Response) error {
 			return errors.New("the acceptor does not take server addresses")
 		}
 		return updateServerAddresses(s.m.backend, s.id, p.Addresses)
+	case URLTrustBundle:
+		var p TrustBundle
+		if err := json.Unmarshal(resp.Resource, &p); err != nil {
+			return fmt.Errorf("decoding PeeringTrustBundle: %w", err)
+		}
+		if err := p.Validate(); err != nil {
+			return err
+		}
+		return storeTrustBundle(s.m.backend, s.id, &fsm.PeeringTrustBundle{TrustDomain: p.TrustDomain, RootPEMs: p.RootPEMs})
 	}
 	return nil
 }
@@ -284,7 +328,7 @@ func (s *session) watchExports(ctx context.Context, out chan ExportState) {
 		store := s.m.backend.Store()
 		ws := memdb.NewWatchSet()
 		ws.Add(store.AbandonCh())
-		st, err := computeExport(store, ws, s.peer, !s.dialer)
+		st, err := s.computeExport(store, ws)
 		if err != nil {
 			s.m.log.Warn("computing exported services failed", "peering", s.peer, "error", err)
 			t := time.NewTimer(time.Second)
@@ -304,26 +348,16 @@ func (s *session) watchExports(ctx context.Context, out chan ExportState) {
 	}
 }
 
-// computeExport reads what peer may see. withAddrs adds the local servers'
-// peering addresses (the acceptor advertises them to the dialer).
-func computeExport(store *fsm.Store, ws memdb.WatchSet, peer string, withAddrs bool) (ExportState, error) {
+// computeExport reads what the peer may see: the exported services with
+// their payloads, this cluster's trust bundle, and on the acceptor the
+// local servers' peering addresses (it advertises them to the dialer).
+func (s *session) computeExport(store *fsm.Store, ws memdb.WatchSet) (ExportState, error) {
 	st := ExportState{Payloads: map[string][]byte{}}
-	_, raw, err := store.ConfigEntry(ws, configentry.ExportedServices, "default")
+	_, entry, typical, err := readExports(store, ws)
 	if err != nil {
 		return st, err
 	}
-	entry, _ := raw.(*configentry.ExportedServicesConfigEntry)
-	var all []string
-	if entry != nil && hasWildcard(entry) {
-		_, svcs, err := store.Services(ws, "")
-		if err != nil {
-			return st, err
-		}
-		for name := range svcs {
-			all = append(all, name)
-		}
-	}
-	st.Services = ExportedNames(entry, peer, all)
+	st.Services = ExportedNames(entry, s.peer, typical)
 	for _, name := range st.Services {
 		_, nodes, err := store.CheckServiceNodes(ws, name, "")
 		if err != nil {
@@ -335,21 +369,23 @@ func computeExport(store *fsm.Store, ws memdb.WatchSet, peer string, withAddrs b
 		}
 		st.Payloads[name] = body
 	}
-	if withAddrs {
+	if !s.dialer {
 		if st.ServerAddrs, err = LocalServerAddresses(store, ws); err != nil {
 			return st, err
 		}
 	}
-	return st, nil
-}
-
-func hasWildcard(e *configentry.ExportedServicesConfigEntry) bool {
-	for _, s := range e.Services {
-		if s.Name == "*" {
-			return true
+	domain, roots, err := s.m.backend.TrustBundle(ws)
+	if err != nil {
+		return st, err
+	}
+	if domain != "" && len(roots) > 0 {
+		// Until the local CA exists there is nothing to send; ws wakes
+		// this loop once it does.
+		if st.TrustBundle, err = json.Marshal(TrustBundle{TrustDomain: domain, PeerName: s.peer, RootPEMs: roots}); err != nil {
+			return st, err
 		}
 	}
-	return false
+	return st, nil
 }
 
 // sendLoop is the only caller of stream.Send. A send failure ends the

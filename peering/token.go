@@ -59,12 +59,8 @@ func DecodeToken(s string) (*Token, error) {
 // Validate applies the dialer's token rules (peering.md §2).
 func (t *Token) Validate() error {
 	for i, ca := range t.CA {
-		block, _ := pem.Decode([]byte(ca))
-		if block == nil {
-			return fmt.Errorf("peering token CA[%d] is not a PEM certificate", i)
-		}
-		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
-			return fmt.Errorf("peering token CA[%d] is not a valid certificate: %v", i, err)
+		if err := parseCertPEM(ca); err != nil {
+			return fmt.Errorf("peering token CA[%d] %v", i, err)
 		}
 	}
 	if len(t.ServerAddresses) == 0 && len(t.ManualServerAddresses) == 0 {
@@ -85,6 +81,19 @@ func (t *Token) Validate() error {
 	}
 	if t.EstablishmentSecret == "" {
 		return fmt.Errorf("peering token EstablishmentSecret is required")
+	}
+	return nil
+}
+
+// parseCertPEM checks that s holds a PEM block with an X.509 certificate.
+// The error reads after the field name ("CA[0] is not ...").
+func parseCertPEM(s string) error {
+	block, _ := pem.Decode([]byte(s))
+	if block == nil {
+		return fmt.Errorf("is not a PEM certificate")
+	}
+	if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+		return fmt.Errorf("is not a valid certificate: %v", err)
 	}
 	return nil
 }

@@ -104,3 +104,30 @@ func TestServerCertificateVerifies(t *testing.T) {
 		t.Fatal("wrong server name accepted")
 	}
 }
+
+func TestCAKeyAndCertificate(t *testing.T) {
+	key, err := GenerateCAKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := SignCA("a.consul", key, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !CAMatchesKey(cert, key) {
+		t.Fatal("a certificate signed for a key does not match it")
+	}
+	other, _, err := GenerateCA("a.consul", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if CAMatchesKey(other, key) || CAMatchesKey("junk", key) {
+		t.Fatal("a foreign or broken certificate matches the key")
+	}
+	if _, err := ServerCertificate(cert, key, ServerName("dc1", "a.consul"), time.Now()); err != nil {
+		t.Fatalf("a matching pair cannot sign: %v", err)
+	}
+	if _, err := ServerCertificate(other, key, ServerName("dc1", "a.consul"), time.Now()); err == nil {
+		t.Fatal("a mismatched pair signed a server certificate")
+	}
+}

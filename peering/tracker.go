@@ -29,13 +29,43 @@ type Status struct {
 
 // Tracker holds the Status of every peering that had a stream on this
 // leader, keyed by local record ID. Safe for concurrent use.
+//
+// Changed lets readers block on the part of a Status that a read shows
+// besides times: the state it yields (ACTIVE, FAILING or the stored one)
+// and the imported and exported service lists. Heartbeat, receive, send
+// and ACK times are deliberately not watched: they move every heartbeat
+// interval, and a blocking read woken by each of them would be a poll.
+// A read that returns for another reason shows them fresh.
 type Tracker struct {
-	mu sync.Mutex
-	m  map[string]*Status
+	mu      sync.Mutex
+	m       map[string]*Status
+	changed chan struct{}
 }
 
 // NewTracker returns an empty tracker.
-func NewTracker() *Tracker { return &Tracker{m: map[string]*Status{}} }
+func NewTracker() *Tracker { return &Tracker{m: map[string]*Status{}, changed: make(chan struct{})} }
+
+// Changed returns a channel that is closed at the next visible change of
+// any peering's status (see Tracker). Fetch it before reading the
+// statuses, so that a change between the two is not missed.
+func (t *Tracker) Changed() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.changed
+}
+
+// notifyLocked wakes every holder of the current Changed channel.
+func (t *Tracker) notifyLocked() {
+	close(t.changed)
+	t.changed = make(chan struct{})
+}
+
+// visiblyDifferent reports whether a read would show a and b differently,
+// ignoring the times.
+func visiblyDifferent(a, b *Status) bool {
+	return a.Connected != b.Connected || (a.DisconnectErr == "") != (b.DisconnectErr == "") ||
+		!equalStrings(a.ImportedServices, b.ImportedServices) || !equalStrings(a.ExportedServices, b.ExportedServices)
+}
 
 // Get returns a copy of a peering's status and whether there is one.
 func (t *Tracker) Get(id string) (Status, bool) {
@@ -59,21 +89,31 @@ func (t *Tracker) update(id string, f func(*Status)) {
 		st = &Status{}
 		t.m[id] = st
 	}
+	before := *st
 	f(st)
+	if visiblyDifferent(&before, st) {
+		t.notifyLocked()
+	}
 }
 
 // Forget drops a peering's status (the record is gone).
 func (t *Tracker) Forget(id string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.m, id)
+	if _, ok := t.m[id]; ok {
+		delete(t.m, id)
+		t.notifyLocked()
+	}
 }
 
 // Reset forgets everything (leadership lost).
 func (t *Tracker) Reset() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.m = map[string]*Status{}
+	if len(t.m) > 0 {
+		t.m = map[string]*Status{}
+		t.notifyLocked()
+	}
 }
 
 func (t *Tracker) connected(id string, now time.Time) {
