@@ -151,6 +151,7 @@ func (a *Agent) start() error {
 	if len(c.RetryJoin) > 0 {
 		a.goRun(func() { a.retryJoin(a.lan, c.RetryJoin) })
 	}
+	a.goRun(a.reconnectLAN)
 	a.startWANLoops()
 	a.logger.Info("agent started", "node", c.NodeName, "datacenter", c.Datacenter,
 		"http", a.httpAddr, "server", net.JoinHostPort(c.AdvertiseAddr, strconv.Itoa(c.Ports.Server)),

@@ -165,14 +165,20 @@ func (a *Agent) pingServer(ctx context.Context, addr string) error {
 	return err
 }
 
-// wanReconnectInterval: how often failed WAN members are contacted again.
-// Each attempt is one connection per failed server.
+// wanReconnectInterval: how often failed gossip members are contacted
+// again. Each attempt is one connection per failed member.
 const wanReconnectInterval = 5 * time.Second
 
 // reconnectWAN tries to join every failed WAN member's gossip address.
-func (a *Agent) reconnectWAN() {
+func (a *Agent) reconnectWAN() { a.reconnect(a.fed.wan, "WAN") }
+
+// reconnect tries to join every failed member of p. memberlist stops
+// gossiping to a member it declared dead after a while, so two sides of a
+// healed partition that each declared the other dead would otherwise stay
+// apart for good; serf's reconnect loop does the same.
+func (a *Agent) reconnect(p *pool, name string) {
 	var addrs []string
-	for _, m := range a.fed.wan.Members() {
+	for _, m := range p.Members() {
 		if m.Status == StatusFailed {
 			addrs = append(addrs, net.JoinHostPort(m.Addr, strconv.Itoa(int(m.Port))))
 		}
@@ -180,8 +186,22 @@ func (a *Agent) reconnectWAN() {
 	if len(addrs) == 0 {
 		return
 	}
-	if n, err := a.fed.wan.Join(addrs); err == nil {
-		a.logger.Info("reconnected to failed WAN members", "contacted", n)
+	if n, err := p.Join(addrs); err == nil {
+		a.logger.Info("reconnected to failed "+name+" members", "contacted", n)
+	}
+}
+
+// reconnectLAN runs reconnect on the LAN pool until shutdown.
+func (a *Agent) reconnectLAN() {
+	tick := time.NewTicker(wanReconnectInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-a.shutdownCh:
+			return
+		case <-tick.C:
+			a.reconnect(a.lan, "LAN")
+		}
 	}
 }
 

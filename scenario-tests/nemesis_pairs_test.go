@@ -58,6 +58,9 @@ func localHealth(s *harness.Server, service string) (map[string]string, error) {
 	res := map[string]string{}
 	for _, e := range entries {
 		worst := "passing"
+		if len(e.Checks) == 0 {
+			worst = "none" // imported with no check (peering.md §5)
+		}
 		for _, c := range e.Checks {
 			if statusRank[c.Status] > statusRank[worst] {
 				worst = c.Status
@@ -83,12 +86,24 @@ func importedHealth(s *harness.Server, service, peer string) (map[string]string,
 	}
 	res := map[string]string{}
 	for _, e := range entries {
-		if len(e.Checks) != 1 {
-			return nil, fmt.Errorf("%s: imported %s has %d checks, want the one overall check", s.Name, e.Service.ID, len(e.Checks))
+		switch len(e.Checks) {
+		case 0: // the exporter's instance has no checks
+			res[e.Service.ID] = "none"
+		case 1:
+			res[e.Service.ID] = e.Checks[0].Status
+		default:
+			return nil, fmt.Errorf("%s: imported %s has %d checks, want one overall check at most", s.Name, e.Service.ID, len(e.Checks))
 		}
-		res[e.Service.ID] = e.Checks[0].Status
 	}
 	return res, nil
+}
+
+// leaderOf is c's leader, or an error to retry on while it has none.
+func leaderOf(c *harness.Cluster) (*harness.Server, error) {
+	if l := c.Leader(); l != nil {
+		return l, nil
+	}
+	return nil, fmt.Errorf("%s has no leader", c.Name)
 }
 
 func postJSON(s *harness.Server, path, body string) (map[string]any, error) {
@@ -107,14 +122,18 @@ func TestNemesisPeeredPairConverges(t *testing.T) {
 
 	var token string
 	harness.Eventually(t, 30*time.Second, func() error {
-		m, err := postJSON(exporter.Leader(), "/v1/peering/token", `{"PeerName":"cluster-01"}`)
+		l, err := leaderOf(exporter)
+		if err != nil {
+			return err
+		}
+		m, err := postJSON(l, "/v1/peering/token", `{"PeerName":"cluster-01"}`)
 		if err != nil {
 			return err
 		}
 		token, _ = m["PeeringToken"].(string)
 		return nil
 	})
-	if _, err := postJSON(importer.Leader(), "/v1/peering/establish",
+	if _, err := postJSON(importer.WaitForLeader(30*time.Second), "/v1/peering/establish",
 		fmt.Sprintf(`{"PeerName":"cluster-02","PeeringToken":%q}`, token)); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +149,10 @@ func TestNemesisPeeredPairConverges(t *testing.T) {
 		return `{"Kind":"exported-services","Name":"default","Services":[` + svcs + `]}`
 	}
 	harness.Eventually(t, 20*time.Second, func() error {
-		s := exporter.Leader()
+		s, err := leaderOf(exporter)
+		if err != nil {
+			return err
+		}
 		for i := 0; i < 2; i++ {
 			body := fmt.Sprintf(`{"Node":"api-%d","Address":"10.3.0.%d","Service":{"ID":"api-%d","Service":"api","Port":80}}`, i, i+1, i)
 			if code, out, how := call("PUT", "http://"+s.HTTPAddr()+"/v1/catalog/register", []byte(body)); how != answered || code != 200 {
@@ -180,11 +202,15 @@ func TestNemesisPeeredPairConverges(t *testing.T) {
 
 	harness.Eventually(t, 90*time.Second, func() error {
 		for _, svc := range []string{"web", "api"} {
-			want, err := localHealth(exporter.Leader(), svc)
+			l, err := leaderOf(exporter)
 			if err != nil {
 				return err
 			}
-			code, body, how := call("GET", "http://"+exporter.Leader().HTTPAddr()+"/v1/config/exported-services/default", nil)
+			want, err := localHealth(l, svc)
+			if err != nil {
+				return err
+			}
+			code, body, how := call("GET", "http://"+l.HTTPAddr()+"/v1/config/exported-services/default", nil)
 			if how != answered || code != 200 {
 				return fmt.Errorf("exported-services: %d %s", code, body)
 			}
@@ -272,7 +298,11 @@ func TestNemesisFederatedPairConverges(t *testing.T) {
 		return out, nil
 	}
 	harness.Eventually(t, 90*time.Second, func() error {
-		want, err := protocols(dc1.Leader(), "?consistent")
+		l, err := leaderOf(dc1)
+		if err != nil {
+			return err
+		}
+		want, err := protocols(l, "?consistent")
 		if err != nil {
 			return err
 		}
