@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,11 +21,15 @@ import (
 // five-server nemesis's, so the three fit CI's budget together.
 func pairDuration() time.Duration { return *nemesisDuration / 4 }
 
-// runWriter calls op with a private random source until stop is closed.
-func runWriter(wg *sync.WaitGroup, stop <-chan struct{}, seed int64, op func(r *rand.Rand)) {
-	wg.Add(1)
+// faultPhase runs write (true: acknowledged) in a steady trickle while the
+// nemesis hits the clusters for pairDuration, then repairs everything and
+// returns when the repair began.
+func faultPhase(t *testing.T, clusters []*harness.Cluster, netw *harness.Net, seed int64, write func(r *rand.Rand) bool) time.Time {
+	stop := make(chan struct{})
+	var writes, acked atomic.Int64
+	done := make(chan struct{})
 	go func() {
-		defer wg.Done()
+		defer close(done)
 		r := rand.New(rand.NewSource(seed))
 		for {
 			select {
@@ -33,10 +37,21 @@ func runWriter(wg *sync.WaitGroup, stop <-chan struct{}, seed int64, op func(r *
 				return
 			default:
 			}
-			op(r)
+			writes.Add(1)
+			if write(r) {
+				acked.Add(1)
+			}
 			time.Sleep(20 * time.Millisecond) // a steady trickle, not a flood
 		}
 	}()
+	nem := &nemesis{t: t, clusters: clusters, net: netw, r: rand.New(rand.NewSource(seed)), counts: map[string]int{}}
+	nem.run(pairDuration())
+	close(stop)
+	<-done
+	start := time.Now()
+	nem.repairAll()
+	t.Logf("writes: %d acknowledged of %d; nemesis: %s", acked.Load(), writes.Load(), nem.summary())
+	return start
 }
 
 var statusRank = map[string]int{"passing": 0, "warning": 1, "critical": 2}
@@ -164,11 +179,7 @@ func TestNemesisPeeredPairConverges(t *testing.T) {
 		}
 		return nil
 	})
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var writes, acked int
-	var mu sync.Mutex
-	runWriter(&wg, stop, seed, func(r *rand.Rand) {
+	start := faultPhase(t, []*harness.Cluster{importer, exporter}, netw, seed, func(r *rand.Rand) bool {
 		s := exporter.Servers[r.Intn(len(exporter.Servers))]
 		i := r.Intn(instances)
 		var method, path, body string
@@ -185,20 +196,8 @@ func TestNemesisPeeredPairConverges(t *testing.T) {
 			method, path, body = "PUT", "/v1/config", exportEntry(r.Intn(2) == 0)
 		}
 		code, _, how := call(method, "http://"+s.HTTPAddr()+path, []byte(body))
-		mu.Lock()
-		writes++
-		if how == answered && code == 200 {
-			acked++
-		}
-		mu.Unlock()
+		return how == answered && code == 200
 	})
-	nem := &nemesis{t: t, clusters: []*harness.Cluster{importer, exporter}, net: netw, r: rand.New(rand.NewSource(seed)), counts: map[string]int{}}
-	nem.run(pairDuration())
-	close(stop)
-	wg.Wait()
-	start := time.Now()
-	nem.repairAll()
-	t.Logf("exporter writes: %d acknowledged of %d; nemesis: %s", acked, writes, nem.summary())
 
 	harness.Eventually(t, 90*time.Second, func() error {
 		for _, svc := range []string{"web", "api"} {
@@ -250,12 +249,8 @@ func TestNemesisFederatedPairConverges(t *testing.T) {
 	// Writes go through servers of both datacenters; dc2 forwards its
 	// writes to dc1, the primary.
 	const entries = 16
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var writes, acked int
-	var mu sync.Mutex
 	all := append(append([]*harness.Server(nil), dc1.Servers...), dc2.Servers...)
-	runWriter(&wg, stop, seed, func(r *rand.Rand) {
+	start := faultPhase(t, []*harness.Cluster{dc1, dc2}, netw, seed, func(r *rand.Rand) bool {
 		s := all[r.Intn(len(all))]
 		name := fmt.Sprintf("fed-%d", r.Intn(entries))
 		var code int
@@ -267,20 +262,8 @@ func TestNemesisFederatedPairConverges(t *testing.T) {
 			code, _, how = call("PUT", "http://"+s.HTTPAddr()+"/v1/config",
 				[]byte(fmt.Sprintf(`{"Kind":"service-defaults","Name":%q,"Protocol":%q}`, name, proto)))
 		}
-		mu.Lock()
-		writes++
-		if how == answered && code == 200 {
-			acked++
-		}
-		mu.Unlock()
+		return how == answered && code == 200
 	})
-	nem := &nemesis{t: t, clusters: []*harness.Cluster{dc1, dc2}, net: netw, r: rand.New(rand.NewSource(seed)), counts: map[string]int{}}
-	nem.run(pairDuration())
-	close(stop)
-	wg.Wait()
-	start := time.Now()
-	nem.repairAll()
-	t.Logf("writes: %d acknowledged of %d; nemesis: %s", acked, writes, nem.summary())
 
 	protocols := func(s *harness.Server, query string) (map[string]string, error) {
 		code, body, how := call("GET", "http://"+s.HTTPAddr()+"/v1/config/service-defaults"+query, nil)
