@@ -36,7 +36,10 @@ type FSM struct {
 	state atomic.Pointer[Store]
 }
 
-var _ raft.FSM = (*FSM)(nil)
+var (
+	_ raft.FSM         = (*FSM)(nil)
+	_ raft.BatchingFSM = (*FSM)(nil)
+)
 
 // New returns an FSM over an empty store.
 func New(cfg Config) *FSM {
@@ -104,6 +107,39 @@ func (f *FSM) Apply(l *raft.Log) any {
 		panic(fmt.Sprintf("fsm: unknown command type %d at index %d", uint8(t), l.Index))
 	}
 	return h.apply(f, l.Index, version, l.Data[headerLen:])
+}
+
+// ApplyBatch implements raft.BatchingFSM: Raft hands over the entries it
+// committed together, and they are applied in one state store transaction,
+// so the tree paths and index keys they share are copied and written once
+// per batch instead of once per entry, and watchers wake once. The result
+// is the state, index keys and per-entry results that applying them one by
+// one gives (see Store.write and writeTxn.updateIndexes). A refused entry
+// may have left partial changes in the shared transaction; then the batch
+// is thrown away and its entries are applied one at a time, which is
+// correct for any entry and costs a second decode only when one failed.
+func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
+	store := f.State()
+	store.beginBatch()
+	for i, l := range logs {
+		out[i] = f.Apply(l)
+		if store.batchFailed() {
+			if err := store.endBatch(false); err != nil {
+				panic(fmt.Sprintf("fsm: abandoning a batch: %v", err))
+			}
+			for j, l := range logs {
+				out[j] = f.Apply(l)
+			}
+			return out
+		}
+	}
+	if err := store.endBatch(true); err != nil {
+		// updateIndexes only inserts into and deletes from the index
+		// table, which memdb refuses only for a schema mismatch.
+		panic(fmt.Sprintf("fsm: committing a batch ending at index %d: %v", logs[len(logs)-1].Index, err))
+	}
+	return out
 }
 
 // Snapshot implements raft.FSM. It only takes a memdb snapshot, which is

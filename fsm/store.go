@@ -26,6 +26,10 @@ var (
 type Store struct {
 	db        *memdb.MemDB
 	abandonCh chan struct{}
+	// batch is the write transaction that FSM.ApplyBatch keeps open
+	// across the commands of one Raft batch, or nil. Only the FSM's
+	// goroutine touches it.
+	batch *writeTxn
 }
 
 // NewStore returns an empty store.
@@ -54,26 +58,45 @@ func (s *Store) ReadTxn() *memdb.Txn { return s.db.Txn(false) }
 // scope names a node or service, for per-scope index keys.
 type scope struct{ peer, name string }
 
-// writeTxn is a write transaction applying one Raft log entry. It remembers
-// which index keys the write touched and updates them once, at the end.
+// writeTxn is a write transaction applying one Raft log entry, or the
+// entries of one batch. It remembers which index keys each write touched,
+// and at which Raft index, and updates them once, at the end.
 type writeTxn struct {
 	*memdb.Txn
 	idx      uint64
-	keys     map[string]struct{}
-	nodes    map[scope]struct{}
-	services map[scope]struct{}
+	keys     map[string]uint64
+	nodes    map[scope]uint64
+	services map[scope]uint64
+	// failed is set when a write of a batch returned an error: its partial
+	// changes are in the transaction, so the batch must be thrown away.
+	failed bool
+}
+
+func (s *Store) newWriteTxn() *writeTxn {
+	return &writeTxn{
+		Txn:      s.db.Txn(true),
+		keys:     map[string]uint64{},
+		nodes:    map[scope]uint64{},
+		services: map[scope]uint64{},
+	}
 }
 
 // write runs fn in a write transaction at Raft index idx and commits it
-// only if fn succeeds, so a refused command leaves no trace.
+// only if fn succeeds, so a refused command leaves no trace. Inside a batch
+// (beginBatch) fn runs in the batch's transaction and nothing is committed
+// here; a failure marks the batch as failed, and FSM.ApplyBatch then
+// discards it and applies its entries one at a time.
 func (s *Store) write(idx uint64, fn func(tx *writeTxn) error) error {
-	tx := &writeTxn{
-		Txn:      s.db.Txn(true),
-		idx:      idx,
-		keys:     map[string]struct{}{},
-		nodes:    map[scope]struct{}{},
-		services: map[scope]struct{}{},
+	if tx := s.batch; tx != nil {
+		tx.idx = idx
+		err := fn(tx)
+		if err != nil {
+			tx.failed = true
+		}
+		return err
 	}
+	tx := s.newWriteTxn()
+	tx.idx = idx
 	defer tx.Abort()
 	if err := fn(tx); err != nil {
 		return err
@@ -85,56 +108,85 @@ func (s *Store) write(idx uint64, fn func(tx *writeTxn) error) error {
 	return nil
 }
 
-func (tx *writeTxn) touch(key string) { tx.keys[key] = struct{}{} }
+// beginBatch opens the transaction the writes of one Raft batch share.
+func (s *Store) beginBatch() { s.batch = s.newWriteTxn() }
+
+// batchFailed reports whether a write of the open batch failed.
+func (s *Store) batchFailed() bool { return s.batch.failed }
+
+// endBatch commits the open batch (commit true, and no write failed) or
+// throws it away. Watchers wake once, at the commit.
+func (s *Store) endBatch(commit bool) error {
+	tx := s.batch
+	s.batch = nil
+	defer tx.Abort()
+	if !commit || tx.failed {
+		return nil
+	}
+	if err := tx.updateIndexes(); err != nil {
+		return err
+	}
+	tx.Commit()
+	return nil
+}
+
+// The touch functions record that the current write changed what an index
+// key covers. In a batch a later write's index replaces an earlier one's,
+// so every key ends at the index of the last write that touched it, as if
+// the writes had been committed one by one.
+func (tx *writeTxn) touch(key string) { tx.keys[key] = tx.idx }
 
 func (tx *writeTxn) touchNode(peer, node string) {
-	tx.nodes[scope{strings.ToLower(peer), strings.ToLower(node)}] = struct{}{}
+	tx.nodes[scope{strings.ToLower(peer), strings.ToLower(node)}] = tx.idx
 }
 
 func (tx *writeTxn) touchService(peer, service string) {
-	tx.services[scope{strings.ToLower(peer), strings.ToLower(service)}] = struct{}{}
+	tx.services[scope{strings.ToLower(peer), strings.ToLower(service)}] = tx.idx
 }
 
 // updateIndexes writes the touched keys. A node or service key whose node,
-// or whose last instance, is gone is dropped instead (see keys.go). The
-// order of map iteration does not matter: every key ends up at idx or gone.
+// or whose last instance, is gone is dropped instead (see keys.go). That is
+// decided on the state after all of the transaction's writes, which for the
+// key of the last write that touched it is the state that write left: the
+// writes after it did not touch what the key covers. The order of map
+// iteration does not matter: every key ends up at its index or gone.
 func (tx *writeTxn) updateIndexes() error {
-	for key := range tx.keys {
-		if err := tx.setIndex(key); err != nil {
+	for key, idx := range tx.keys {
+		if err := tx.setIndex(key, idx); err != nil {
 			return err
 		}
 	}
-	for sc := range tx.nodes {
+	for sc, idx := range tx.nodes {
 		exists, err := tx.First(tableNodes, indexID, sc.peer, sc.name)
 		if err != nil {
 			return err
 		}
-		if err := tx.setOrDropIndex(nodeKey(sc.peer, sc.name), exists != nil); err != nil {
+		if err := tx.setOrDropIndex(nodeKey(sc.peer, sc.name), idx, exists != nil); err != nil {
 			return err
 		}
 	}
-	for sc := range tx.services {
+	for sc, idx := range tx.services {
 		exists, err := tx.First(tableServices, indexService, sc.peer, sc.name)
 		if err != nil {
 			return err
 		}
-		if err := tx.setOrDropIndex(serviceKey(sc.peer, sc.name), exists != nil); err != nil {
+		if err := tx.setOrDropIndex(serviceKey(sc.peer, sc.name), idx, exists != nil); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (tx *writeTxn) setIndex(key string) error {
-	if err := tx.Insert(tableIndex, &indexEntry{Key: key, Value: tx.idx}); err != nil {
+func (tx *writeTxn) setIndex(key string, idx uint64) error {
+	if err := tx.Insert(tableIndex, &indexEntry{Key: key, Value: idx}); err != nil {
 		return fmt.Errorf("failed updating index %q: %w", key, err)
 	}
 	return nil
 }
 
-func (tx *writeTxn) setOrDropIndex(key string, keep bool) error {
+func (tx *writeTxn) setOrDropIndex(key string, idx uint64, keep bool) error {
 	if keep {
-		return tx.setIndex(key)
+		return tx.setIndex(key, idx)
 	}
 	old, err := tx.First(tableIndex, indexID, key)
 	if err != nil || old == nil {
