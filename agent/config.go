@@ -57,6 +57,11 @@ type Config struct {
 	LogLevel string
 	LogJSON  bool
 
+	// EnableDebug serves Go's profiler under /debug/pprof/ on the HTTP
+	// address (Consul's enable_debug). Off by default: profiles expose
+	// internals and cost CPU while taken.
+	EnableDebug bool
+
 	// RPCHoldTimeout bounds how long a request that needs the leader waits
 	// for one during an election before failing with "No cluster leader".
 	// Consul's rpc_hold_timeout default, 7s.

@@ -68,6 +68,7 @@ func configSetters(c *Config) map[string]func(v any) error {
 		"log_level":          str(&c.LogLevel),
 		"server":             func(v any) error { return asBool(v, &c.Server) },
 		"log_json":           func(v any) error { return asBool(v, &c.LogJSON) },
+		"enable_debug":       func(v any) error { return asBool(v, &c.EnableDebug) },
 		"bootstrap_expect":   num(&c.BootstrapExpect),
 		"retry_join":         func(v any) error { return asStrings(v, &c.RetryJoin) },
 		"retry_join_wan":     func(v any) error { return asStrings(v, &c.RetryJoinWAN) },

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -196,6 +197,13 @@ func (a *Agent) startHTTP() error {
 	c.Ports.HTTP = ln.Addr().(*net.TCPAddr).Port
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", a.limitBody(a.apiHandler()))
+	if c.EnableDebug {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusNotFound, "Switchyard: the HTTP API lives under /v1/")
 	})

@@ -1,8 +1,11 @@
 package scenariotests
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,28 +39,80 @@ func reportLatencies(b *testing.B, lat []time.Duration) {
 // `clients` concurrent clients spread over all servers (followers forward
 // to the leader, as a real client population would cause).
 func benchmarkConfigPut(b *testing.B, clients int) {
-	c := harness.NewCluster(b, 3, harness.ClusterOptions{})
+	profileDir := os.Getenv("SWITCHYARD_BENCH_PROFILE")
+	var opts harness.ClusterOptions
+	if profileDir != "" {
+		opts.ExtraArgs = []string{"-enable-debug"}
+	}
+	c := harness.NewCluster(b, 3, opts)
+	var pids []int
+	for _, s := range c.Servers {
+		pids = append(pids, s.Pid())
+	}
+	if profileDir != "" {
+		done := profileServers(b, c, profileDir, fmt.Sprintf("put%d", clients))
+		defer done()
+	}
+	runPuts(b, clients, pids, func(w int, i int64) error {
+		s := c.Servers[w%len(c.Servers)]
+		ok, err := putDefaults(s, "bench-"+strconv.FormatInt(i, 10))
+		if err == nil && !ok {
+			err = fmt.Errorf("PUT answered false")
+		}
+		return err
+	})
+}
+
+// profileServers takes a 5-second CPU profile of every server while the
+// benchmark runs (SWITCHYARD_BENCH_PROFILE=dir; size the run with
+// -benchtime to last longer) and writes dir/<prefix>-<server>.pprof.
+func profileServers(b *testing.B, c *harness.Cluster, dir, prefix string) (wait func()) {
+	var wg sync.WaitGroup
+	for _, s := range c.Servers {
+		wg.Add(1)
+		go func(s *harness.Server) {
+			defer wg.Done()
+			code, body, _, err := s.Get("/debug/pprof/profile?seconds=5")
+			if err != nil || code != http.StatusOK {
+				b.Errorf("profile %s: %d %v", s.Name, code, err)
+				return
+			}
+			if err := os.WriteFile(filepath.Join(dir, prefix+"-"+s.Name+".pprof"), body, 0o644); err != nil {
+				b.Error(err)
+			}
+		}(s)
+	}
+	return wg.Wait
+}
+
+// runPuts runs b.N writes from `clients` concurrent workers and reports
+// writes/s, p50/p99 latency, and the CPU time the server processes (pids)
+// spent per write, which is what the comparison with etcd rests on: on two
+// cores the servers and the load generator share, CPU is the limit.
+func runPuts(b *testing.B, clients int, pids []int, put func(worker int, i int64) error) {
 	var next atomic.Int64
 	lat := make([]time.Duration, b.N)
 	var failures atomic.Int64
+	var firstErr atomic.Value
 	var wg sync.WaitGroup
+	cpu0 := processCPU(b, pids)
 	b.ResetTimer()
 	start := time.Now()
 	for w := 0; w < clients; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			s := c.Servers[w%len(c.Servers)]
 			for {
 				i := next.Add(1) - 1
 				if i >= int64(b.N) {
 					return
 				}
 				t0 := time.Now()
-				ok, err := putDefaults(s, "bench-"+strconv.FormatInt(i, 10))
+				err := put(w, i)
 				lat[i] = time.Since(t0)
-				if err != nil || !ok {
+				if err != nil {
 					failures.Add(1)
+					firstErr.CompareAndSwap(nil, err)
 				}
 			}
 		}(w)
@@ -65,11 +120,36 @@ func benchmarkConfigPut(b *testing.B, clients int) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
+	cpu := processCPU(b, pids) - cpu0
 	if f := failures.Load(); f > 0 {
-		b.Fatalf("%d of %d writes failed", f, b.N)
+		b.Fatalf("%d of %d writes failed; first: %v", f, b.N, firstErr.Load())
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "writes/s")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "server-cpu-ms/write")
 	reportLatencies(b, lat)
+}
+
+// processCPU sums user and system CPU time of the processes from
+// /proc/PID/stat (clock ticks of 10 ms).
+func processCPU(b *testing.B, pids []int) time.Duration {
+	var ticks int64
+	for _, pid := range pids {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			b.Fatal(err)
+		}
+		// The command name (field 2) may hold spaces; fields after it
+		// are counted from its closing parenthesis.
+		fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+		for _, f := range fields[11:13] { // utime, stime
+			n, err := strconv.ParseInt(f, 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ticks += n
+		}
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
 func BenchmarkConfigPut1(b *testing.B)  { benchmarkConfigPut(b, 1) }

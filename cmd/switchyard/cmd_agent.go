@@ -62,6 +62,7 @@ func newAgentFlags(stderr io.Writer) *agentFlags {
 	}
 	boolean("server", "run as a server (the only mode)", true, func(c *agent.Config, b bool) { c.Server = b })
 	boolean("log-json", "log JSON lines", false, func(c *agent.Config, b bool) { c.LogJSON = b })
+	boolean("enable-debug", "serve Go's profiler under /debug/pprof/ on the HTTP address", false, func(c *agent.Config, b bool) { c.EnableDebug = b })
 	num("bootstrap-expect", "bootstrap once this many servers are seen", func(c *agent.Config, n int) { c.BootstrapExpect = n })
 	str("node", "node name (default: hostname)", func(c *agent.Config, v string) { c.NodeName = v })
 	str("node-id", "node UUID (default: generated and kept in the data dir)", func(c *agent.Config, v string) { c.NodeID = v })

@@ -205,6 +205,26 @@ func (s *Server) start(t testing.TB) error {
 	return fmt.Errorf("%s did not answer HTTP within 20s; log:\n%s", s.Name, s.LogTail(40))
 }
 
+// Client is the HTTP client of Get and Do. It keeps enough idle
+// connections per server for benchmarks with many concurrent clients;
+// http.DefaultClient keeps two, so most requests would open a connection.
+var Client = &http.Client{Transport: &http.Transport{
+	Proxy:               nil,
+	MaxIdleConns:        1024,
+	MaxIdleConnsPerHost: 256,
+	IdleConnTimeout:     90 * time.Second,
+}}
+
+// Pid is the process ID of the running server, or 0.
+func (s *Server) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // Kill sends SIGKILL and waits for the process to be gone.
 func (s *Server) Kill(t testing.TB) { s.signalAndWait(t, syscall.SIGKILL, 10*time.Second) }
 
@@ -281,7 +301,7 @@ func (s *Server) Do(method, path string, body []byte) (int, []byte, http.Header,
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := Client.Do(req)
 	if err != nil {
 		return 0, nil, nil, err
 	}
