@@ -185,6 +185,24 @@ func TestAgentFlagsOverrideConfigFileOnlyWhenGiven(t *testing.T) {
 	if len(cfg.RetryJoin) != 2 {
 		t.Errorf("repeatable -retry-join: %v", cfg.RetryJoin)
 	}
+	if cfg.EnableDebug {
+		t.Error("enable_debug must default to off")
+	}
+	debugFile := writeFile(t, dir, "debug.hcl", "enable_debug = true\n")
+	f = newAgentFlags(&bytes.Buffer{})
+	if err := f.fs.Parse([]string{"-config-file", debugFile}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := f.config(); err != nil || !cfg.EnableDebug {
+		t.Errorf("enable_debug = true in a file: %v %v", cfg.EnableDebug, err)
+	}
+	f = newAgentFlags(&bytes.Buffer{})
+	if err := f.fs.Parse([]string{"-enable-debug"}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := f.config(); err != nil || !cfg.EnableDebug {
+		t.Errorf("-enable-debug: %v %v", cfg.EnableDebug, err)
+	}
 	bad := writeFile(t, dir, "bad.hcl", "datacentre = \"east\"\n")
 	f = newAgentFlags(&bytes.Buffer{})
 	_ = f.fs.Parse([]string{"-config-file", bad})
