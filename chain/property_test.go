@@ -231,3 +231,58 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestDefaultChainShortcutAgrees: validating a write with the default-chain
+// shortcut gives what compiling every affected chain gives, over random
+// entry sets and writes of every chain kind, protocols and external SNIs
+// included, and every default chain compiles.
+func TestDefaultChainShortcutAgrees(t *testing.T) {
+	g := entryGen{rand.New(rand.NewPCG(20261206, 1))}
+	shortcuts, refusals := 0, 0
+	for i := range 400 {
+		set := configentry.NewSet(g.entries()...)
+		for _, s := range genServices {
+			if isDefaultChain(set, s) {
+				shortcuts++
+				if _, err := Compile(testRequest(s), set); err != nil {
+					t.Fatalf("set %d: default chain %s does not compile: %v", i, s, err)
+				}
+			}
+		}
+		var writes []configentry.Entry
+		for _, s := range genServices {
+			sd := &configentry.ServiceConfigEntry{Kind: configentry.ServiceDefaults, Name: s,
+				Protocol: g.pick([]string{"http", "tcp", "grpc", ""})}
+			if g.chance(0.2) {
+				sd.ExternalSNI = "ext.example.com"
+			}
+			writes = append(writes, sd)
+		}
+		writes = append(writes, g.resolver(g.pick(genServices)), g.splitter(g.pick(genServices)), g.router(g.pick(genServices)))
+		for _, w := range writes {
+			fast := ValidateWrite(set, w, "", "")
+			slowDefaultChains = true
+			slow := ValidateWrite(set, w, "", "")
+			slowDefaultChains = false
+			if fmt.Sprint(fast) != fmt.Sprint(slow) {
+				t.Fatalf("set %d, write %s/%s: with the shortcut %v, compiling %v", i, w.GetKind(), w.GetName(), fast, slow)
+			}
+			if slow != nil {
+				refusals++
+			}
+		}
+		for _, kind := range []string{configentry.ServiceRouter, configentry.ServiceSplitter, configentry.ServiceResolver} {
+			s := g.pick(genServices)
+			fast := ValidateWrite(set, nil, kind, s)
+			slowDefaultChains = true
+			slow := ValidateWrite(set, nil, kind, s)
+			slowDefaultChains = false
+			if fmt.Sprint(fast) != fmt.Sprint(slow) {
+				t.Fatalf("set %d, delete %s/%s: with the shortcut %v, compiling %v", i, kind, s, fast, slow)
+			}
+		}
+	}
+	if shortcuts < 200 || refusals < 50 {
+		t.Fatalf("%d default chains and %d refusals: the generator does not exercise both sides", shortcuts, refusals)
+	}
+}

@@ -88,6 +88,9 @@ func (o *overlay) get(kind, name string) configentry.Entry {
 
 // validateChain checks one chain against the proposed state (rules 47–49).
 func validateChain(current, proposed Source, service string, exported bool) error {
+	if !exported && !slowDefaultChains && isDefaultChain(proposed, service) {
+		return nil
+	}
 	compiled, err := compileForValidation(proposed, service)
 	if err != nil {
 		return asGraphError(service, err)
@@ -109,6 +112,25 @@ func validateChain(current, proposed Source, service string, exported bool) erro
 	}
 	return checkNoNewTargets(service, compiled, old)
 }
+
+// isDefaultChain reports whether service has no router, splitter or
+// resolver, so that its chain is the default one: a router-less,
+// splitter-less start at a resolver node with the default resolver (no
+// redirect, subsets or failover) and one target of its own. Such a chain
+// always compiles: every compile error needs a router or splitter (rule
+// 49's advanced routing, circular references), a resolver's redirect,
+// subset or failover (circular redirects, missing subsets, external
+// services with either, sameness groups), or a second service (protocol
+// mismatches), and it has none. The writes that validation sees most,
+// service-defaults of services without routing, are thus validated
+// without compiling; TestDefaultChainShortcutAgrees checks the shortcut
+// against compiling.
+func isDefaultChain(src Source, service string) bool {
+	return src.Router(service) == nil && src.Splitter(service) == nil && src.Resolver(service) == nil
+}
+
+// slowDefaultChains turns the isDefaultChain shortcut off (tests compare).
+var slowDefaultChains bool
 
 func compileForValidation(src Source, service string) (*CompiledDiscoveryChain, error) {
 	return Compile(Request{

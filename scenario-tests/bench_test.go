@@ -65,7 +65,8 @@ func benchmarkConfigPut(b *testing.B, clients int) {
 
 // profileServers takes a 5-second CPU profile of every server while the
 // benchmark runs (SWITCHYARD_BENCH_PROFILE=dir; size the run with
-// -benchtime to last longer) and writes dir/<prefix>-<server>.pprof.
+// -benchtime to last longer) and then its allocation profile, and writes
+// dir/<prefix>-<server>.pprof and .allocs.
 func profileServers(b *testing.B, c *harness.Cluster, dir, prefix string) (wait func()) {
 	var wg sync.WaitGroup
 	for _, s := range c.Servers {
@@ -78,6 +79,15 @@ func profileServers(b *testing.B, c *harness.Cluster, dir, prefix string) (wait 
 				return
 			}
 			if err := os.WriteFile(filepath.Join(dir, prefix+"-"+s.Name+".pprof"), body, 0o644); err != nil {
+				b.Error(err)
+			}
+			// Allocations since the start, most of them the benchmark's.
+			code, body, _, err = s.Get("/debug/pprof/allocs")
+			if err != nil || code != http.StatusOK {
+				b.Errorf("allocs %s: %d %v", s.Name, code, err)
+				return
+			}
+			if err := os.WriteFile(filepath.Join(dir, prefix+"-"+s.Name+".allocs"), body, 0o644); err != nil {
 				b.Error(err)
 			}
 		}(s)
