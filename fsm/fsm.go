@@ -125,16 +125,14 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	for i, l := range logs {
 		out[i] = f.Apply(l)
 		if store.batchFailed() {
-			if err := store.endBatch(false); err != nil {
-				panic(fmt.Sprintf("fsm: abandoning a batch: %v", err))
-			}
+			store.abortBatch()
 			for j, l := range logs {
 				out[j] = f.Apply(l)
 			}
 			return out
 		}
 	}
-	if err := store.endBatch(true); err != nil {
+	if err := store.commitBatch(); err != nil {
 		// updateIndexes only inserts into and deletes from the index
 		// table, which memdb refuses only for a schema mismatch.
 		panic(fmt.Sprintf("fsm: committing a batch ending at index %d: %v", logs[len(logs)-1].Index, err))

@@ -114,15 +114,18 @@ func (s *Store) beginBatch() { s.batch = s.newWriteTxn() }
 // batchFailed reports whether a write of the open batch failed.
 func (s *Store) batchFailed() bool { return s.batch.failed }
 
-// endBatch commits the open batch (commit true, and no write failed) or
-// throws it away. Watchers wake once, at the commit.
-func (s *Store) endBatch(commit bool) error {
+// abortBatch throws the open batch away.
+func (s *Store) abortBatch() {
+	s.batch.Abort()
+	s.batch = nil
+}
+
+// commitBatch commits the open batch, in which no write failed. Watchers
+// wake once, at the commit.
+func (s *Store) commitBatch() error {
 	tx := s.batch
 	s.batch = nil
 	defer tx.Abort()
-	if !commit || tx.failed {
-		return nil
-	}
 	if err := tx.updateIndexes(); err != nil {
 		return err
 	}
