@@ -2,10 +2,8 @@ package scenariotests
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -59,20 +57,8 @@ type etcdMember struct {
 }
 
 func (m *etcdMember) post(path, body string) (int, []byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+m.clientAddr+path, strings.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := harness.Client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, out, err
+	code, out, _, err := harness.Do(http.MethodPost, "http://"+m.clientAddr+path, []byte(body))
+	return code, out, err
 }
 
 // startEtcd starts an n-member etcd cluster with default settings (so

@@ -209,7 +209,6 @@ func (s *Server) start(t testing.TB) error {
 // connections per server for benchmarks with many concurrent clients;
 // http.DefaultClient keeps two, so most requests would open a connection.
 var Client = &http.Client{Transport: &http.Transport{
-	Proxy:               nil,
 	MaxIdleConns:        1024,
 	MaxIdleConnsPerHost: 256,
 	IdleConnTimeout:     90 * time.Second,
@@ -295,9 +294,15 @@ func (s *Server) Get(path string) (int, []byte, http.Header, error) {
 
 // Do performs a request with a 30 s deadline.
 func (s *Server) Do(method, path string, body []byte) (int, []byte, http.Header, error) {
+	return Do(method, "http://"+s.HTTPAddr()+path, body)
+}
+
+// Do performs a request to any URL through Client with a 30 s deadline and
+// returns status, body and headers (benchmarks also drive other systems).
+func Do(method, url string, body []byte) (int, []byte, http.Header, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+s.HTTPAddr()+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, nil, err
 	}
