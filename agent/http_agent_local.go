@@ -420,9 +420,9 @@ func defaultTaggedAddresses(given map[string]catalog.ServiceAddress, addr string
 }
 
 // agentCheckBody is the body of PUT /v1/agent/check/register and one check
-// of a service registration. It lists what the Go client sends; fields
-// that only matter to running a check (thresholds) are accepted and not
-// used, since only TTL checks run here.
+// of a service registration. It lists what the Go client sends; the
+// thresholds (SuccessBeforePassing and the like) are accepted and not used:
+// only TTL, HTTP and TCP checks run here, and without them.
 type agentCheckBody struct {
 	ID                             string
 	CheckID                        string

@@ -4,10 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/consul/api"
 
 	"github.com/switchyard/switchyard/agent"
 	"github.com/switchyard/switchyard/agent/agenttest"
@@ -306,4 +310,49 @@ func TestAgentServiceHashBlocking(t *testing.T) {
 	if !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") {
 		t.Fatalf("content type %q", hdr.Get("Content-Type"))
 	}
+}
+
+// An HTTP check registered with a service through the official client is
+// run by the agent, and its result reaches the health endpoints: the
+// instance is passing while its target answers 200 and drops out of
+// ?passing once the target fails.
+func TestAgentHTTPCheckReachesHealth(t *testing.T) {
+	var healthy atomic.Bool
+	healthy.Store(true)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !healthy.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer target.Close()
+	a := agenttest.NewCluster(t, 1).Agents[0]
+	client := consulClient(t, a.HTTPAddr())
+	err := client.Agent().ServiceRegister(&api.AgentServiceRegistration{
+		ID: "web-1", Name: "web", Port: 8080,
+		Check: &api.AgentServiceCheck{HTTP: target.URL + "/health", Interval: "100ms", Timeout: "1s"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	passing := func() (int, error) {
+		entries, _, err := client.Health().Service("web", "", true, nil)
+		return len(entries), err
+	}
+	agenttest.Eventually(t, 10*time.Second, func() error {
+		if n, err := passing(); err != nil || n != 1 {
+			return fmt.Errorf("passing instances %d (%v)", n, err)
+		}
+		return nil
+	})
+	healthy.Store(false)
+	agenttest.Eventually(t, 10*time.Second, func() error {
+		if n, err := passing(); err != nil || n != 0 {
+			return fmt.Errorf("passing instances %d (%v)", n, err)
+		}
+		checks, _, err := client.Health().Checks("web", nil)
+		if err != nil || len(checks) != 1 || !strings.Contains(checks[0].Output, "503 Service Unavailable") {
+			return fmt.Errorf("checks %+v (%v)", checks, err)
+		}
+		return nil
+	})
 }

@@ -33,10 +33,11 @@ import (
 // may lag; that costs at most a redundant write, since every write sets the
 // row to the local entry's content and writing the same content is a no-op.
 //
-// Only TTL checks are run here: they turn critical when not updated within
-// their TTL. Other check types (HTTP, TCP, gRPC, script, alias, ...) are
-// stored with their definition and initial status, but running them is out
-// of scope; so is DeregisterCriticalServiceAfter. The state is not
+// TTL checks turn critical when not updated within their TTL; HTTP and TCP
+// checks are run every Interval (local_checks.go). Other check types (gRPC,
+// script, alias, ...) are stored with their definition and initial status,
+// but running them is out of scope; so is DeregisterCriticalServiceAfter,
+// and so are the thresholds (SuccessBeforePassing and the like). The state is not
 // persisted: after a restart the agent holds nothing, and its first full
 // pass removes what it registered before.
 //
@@ -77,6 +78,7 @@ type localCheck struct {
 	ttl        time.Duration
 	timer      *time.Timer
 	timerGen   uint64 // lets a timer that fired after a reset recognise itself as stale
+	stopRun    func() // stops the runner of an HTTP or TCP check
 	lastOutput string // the last output set by an update, quoted when the TTL expires
 	version    uint64
 	inSync     bool
@@ -222,6 +224,8 @@ func (l *localState) setCheckLocked(c *catalog.HealthCheck, ttl time.Duration, v
 	l.checks[c.CheckID] = lc
 	if ttl > 0 {
 		l.armLocked(lc)
+	} else {
+		l.startRunnerLocked(lc)
 	}
 }
 
@@ -240,13 +244,18 @@ func (l *localState) armLocked(lc *localCheck) {
 	lc.timer = time.AfterFunc(lc.ttl, func() { l.expire(lc, gen) })
 }
 
-// stopTimerLocked stops a check's timer. Bumping the generation also
-// disarms a callback that already fired and waits for the lock.
+// stopTimerLocked stops a check's timer or runner. Bumping the generation
+// also disarms a callback or a run that already finished and waits for the
+// lock.
 func (l *localState) stopTimerLocked(lc *localCheck) {
 	lc.timerGen++
 	if lc.timer != nil {
 		lc.timer.Stop()
 		lc.timer = nil
+	}
+	if lc.stopRun != nil {
+		lc.stopRun()
+		lc.stopRun = nil
 	}
 }
 
@@ -311,7 +320,8 @@ func truncateOutput(output string, limit int) string {
 	return fmt.Sprintf("%s ... (captured %d of %d bytes)", output[:limit], limit, len(output))
 }
 
-// stop stops every TTL timer; later registrations start none. The agent
+// stop stops every TTL timer and check runner; later registrations start
+// none. The agent
 // calls it when shutting down.
 func (l *localState) stop() {
 	l.mu.Lock()
