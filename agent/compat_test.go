@@ -184,7 +184,7 @@ func registerCompatAPI(t *testing.T, ag *api.Agent) {
 	t.Helper()
 	err := ag.ServiceRegister(&api.AgentServiceRegistration{
 		ID: "api-1", Name: "api", Tags: []string{"v1"}, Port: 9000, Address: "127.0.0.1", Meta: map[string]string{"team": "core"},
-		Checks: api.AgentServiceChecks{{TTL: "1h"}, {Name: "http", HTTP: "http://127.0.0.1:9000/health", Interval: "10s"}},
+		Checks: api.AgentServiceChecks{{TTL: "1h"}, {Name: "http", HTTP: "http://127.0.0.1:1/health", Interval: "1h"}},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -93,11 +93,15 @@ func catalogChecks(t *testing.T, a *agent.Agent, node string) map[string]agentCh
 	return out
 }
 
+// The HTTP and TCP checks of the bookkeeping tests below point at a closed
+// loopback port with an interval of an hour: the agent runs them (first
+// after a random part of the interval), and the tests look at the status
+// they were registered with.
 func TestAgentServiceLifecycle(t *testing.T) {
 	a := agenttest.NewCluster(t, 1).Agents[0]
 	node := a.Config().NodeName
 	expect(t, a, "PUT", "/v1/agent/service/register", `{"name":"web","Tags":["v1"],"Address":"10.1.2.3","Port":8080,
-		"Checks":[{"TTL":"1h"},{"HTTP":"http://10.1.2.3:8080/health","Interval":"10s","Status":"passing"}]}`, 200, nil)
+		"Checks":[{"TTL":"1h"},{"HTTP":"http://127.0.0.1:1/health","Interval":"1h","Status":"passing"}]}`, 200, nil)
 
 	var services map[string]agentService
 	expect(t, a, "GET", "/v1/agent/services", "", 200, &services)
@@ -116,7 +120,7 @@ func TestAgentServiceLifecycle(t *testing.T) {
 	if ttl.Name != "Service 'web' check" || ttl.Status != "critical" || ttl.Type != "ttl" || ttl.ServiceName != "web" || ttl.Node != node {
 		t.Fatalf("ttl check = %+v", ttl)
 	}
-	if httpCheck.Status != "passing" || httpCheck.Type != "http" || httpCheck.Interval != "10s" || !reflect.DeepEqual(httpCheck.ServiceTags, []string{"v1"}) {
+	if httpCheck.Status != "passing" || httpCheck.Type != "http" || httpCheck.Interval != "1h0m0s" || !reflect.DeepEqual(httpCheck.ServiceTags, []string{"v1"}) {
 		t.Fatalf("http check = %+v", httpCheck)
 	}
 
@@ -133,7 +137,7 @@ func TestAgentServiceLifecycle(t *testing.T) {
 	// Re-registering keeps check states; replace-existing-checks drops the
 	// checks not named again.
 	expect(t, a, "PUT", "/v1/agent/service/register?replace-existing-checks", `{"Name":"web","Tags":["v2"],"Address":"10.1.2.3","Port":8080,
-		"Check":{"CheckID":"service:web:2","HTTP":"http://10.1.2.3:8080/health","Interval":"10s"}}`, 200, nil)
+		"Check":{"CheckID":"service:web:2","HTTP":"http://127.0.0.1:1/health","Interval":"1h"}}`, 200, nil)
 	checks = agentChecks(t, a)
 	if _, ok := checks["service:web:1"]; ok || len(checks) != 1 || checks["service:web:2"].Status != "passing" {
 		t.Fatalf("checks after replace = %+v", checks)
@@ -176,7 +180,7 @@ func TestAgentCheckEndpoints(t *testing.T) {
 	}
 
 	expect(t, a, "PUT", "/v1/agent/check/register", `{"Name":"api ttl","ServiceID":"api-1","TTL":"1h"}`, 200, nil)
-	expect(t, a, "PUT", "/v1/agent/check/register", `{"ID":"disk","Name":"disk usage","TCP":"localhost:22","Interval":"30s","Status":"warning"}`, 200, nil)
+	expect(t, a, "PUT", "/v1/agent/check/register", `{"ID":"disk","Name":"disk usage","TCP":"127.0.0.1:1","Interval":"1h","Status":"warning"}`, 200, nil)
 	status := func(id string) (agentCheck, agentCheck) {
 		t.Helper()
 		return agentChecks(t, a)[id], catalogChecks(t, a, node)[id]
