@@ -43,6 +43,9 @@ type Agent struct {
 	// local holds the services and checks registered with this agent
 	// (agent/service/register); they are synced into the catalog.
 	local localState
+	// localSaveMu orders saves of local, so an older snapshot never
+	// replaces a newer one on disk.
+	localSaveMu sync.Mutex
 
 	// peering is the cluster-peering listener and leader manager (peering.go).
 	peering *peeringParts
@@ -144,6 +147,9 @@ func (a *Agent) start() error {
 		defer close(a.leaderDone)
 		a.leaderLoop()
 	}()
+	if err := a.restoreLocal(); err != nil {
+		return err
+	}
 	a.startLocalSync()
 	if !a.raft.hadState && c.BootstrapExpect > 0 {
 		a.goRun(a.bootstrapLoop)

@@ -176,6 +176,9 @@ func (a *Agent) agentServiceRegister(w http.ResponseWriter, r *http.Request, _ s
 		return nil, err
 	}
 	a.local.addService(svc, checks, replace)
+	if err := a.saveLocal(); err != nil {
+		return nil, fmt.Errorf("the change is in effect but could not be saved to the data dir, so a restart would lose it: %w", err)
+	}
 	a.syncLocalChanges(r.Context())
 	return nil, nil
 }
@@ -184,6 +187,9 @@ func (a *Agent) agentServiceRegister(w http.ResponseWriter, r *http.Request, _ s
 func (a *Agent) agentServiceDeregister(w http.ResponseWriter, r *http.Request, id string) (any, error) {
 	if !a.local.removeService(id) {
 		return nil, notFound("Unknown service ID %q. Ensure that the service ID is passed, not the service name.", id)
+	}
+	if err := a.saveLocal(); err != nil {
+		return nil, fmt.Errorf("the change is in effect but could not be saved to the data dir, so a restart would lose it: %w", err)
 	}
 	a.syncLocalChanges(r.Context())
 	return nil, nil
@@ -219,6 +225,9 @@ func (a *Agent) agentCheckRegister(w http.ResponseWriter, r *http.Request, _ str
 	if err := a.local.addCheck(c, ttl); errors.Is(err, errUnknownLocalService) {
 		return nil, unknownService // removed since the lookup above
 	}
+	if err := a.saveLocal(); err != nil {
+		return nil, fmt.Errorf("the change is in effect but could not be saved to the data dir, so a restart would lose it: %w", err)
+	}
 	a.syncLocalChanges(r.Context())
 	return nil, nil
 }
@@ -227,6 +236,9 @@ func (a *Agent) agentCheckRegister(w http.ResponseWriter, r *http.Request, _ str
 func (a *Agent) agentCheckDeregister(w http.ResponseWriter, r *http.Request, id string) (any, error) {
 	if !a.local.removeCheck(id) {
 		return nil, unknownCheck(id)
+	}
+	if err := a.saveLocal(); err != nil {
+		return nil, fmt.Errorf("the change is in effect but could not be saved to the data dir, so a restart would lose it: %w", err)
 	}
 	a.syncLocalChanges(r.Context())
 	return nil, nil

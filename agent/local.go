@@ -37,9 +37,8 @@ import (
 // checks are run every Interval (local_checks.go). Other check types (gRPC,
 // script, alias, ...) are stored with their definition and initial status,
 // but running them is out of scope; so is DeregisterCriticalServiceAfter,
-// and so are the thresholds (SuccessBeforePassing and the like). The state is not
-// persisted: after a restart the agent holds nothing, and its first full
-// pass removes what it registered before.
+// and so are the thresholds (SuccessBeforePassing and the like). The
+// registrations are kept in the data dir across restarts (local_persist.go).
 //
 // The zero value is ready to use (maps are made on first use), so the
 // Agent can embed it without a constructor.
@@ -75,6 +74,7 @@ type localCheck struct {
 	// valid. ServiceName and ServiceTags are filled from the service when
 	// the check is read.
 	check      *catalog.HealthCheck
+	registered *catalog.HealthCheck // as registered, for local_persist.go
 	ttl        time.Duration
 	timer      *time.Timer
 	timerGen   uint64 // lets a timer that fired after a reset recognise itself as stale
@@ -159,7 +159,7 @@ func (l *localState) addService(svc *catalog.NodeService, checks []localCheckSpe
 			cp.Status, cp.Output = old.check.Status, old.check.Output
 			c = &cp
 		}
-		l.setCheckLocked(c, spec.ttl, v)
+		l.setCheckLocked(c, spec.check, spec.ttl, v)
 	}
 	if replaceChecks {
 		for id, lc := range l.checks {
@@ -199,7 +199,7 @@ func (l *localState) addCheck(c *catalog.HealthCheck, ttl time.Duration) error {
 			return errUnknownLocalService
 		}
 	}
-	l.setCheckLocked(c, ttl, l.touchLocked())
+	l.setCheckLocked(c, c, ttl, l.touchLocked())
 	return nil
 }
 
@@ -216,11 +216,13 @@ func (l *localState) removeCheck(id string) bool {
 	return true
 }
 
-func (l *localState) setCheckLocked(c *catalog.HealthCheck, ttl time.Duration, v uint64) {
+// setCheckLocked stores check c; registered is c as registered (c may
+// carry the status of the check it replaces), which is what is saved.
+func (l *localState) setCheckLocked(c, registered *catalog.HealthCheck, ttl time.Duration, v uint64) {
 	if old := l.checks[c.CheckID]; old != nil {
 		l.stopTimerLocked(old)
 	}
-	lc := &localCheck{check: c, ttl: ttl, lastOutput: c.Output, version: v}
+	lc := &localCheck{check: c, registered: registered, ttl: ttl, lastOutput: c.Output, version: v}
 	l.checks[c.CheckID] = lc
 	if ttl > 0 {
 		l.armLocked(lc)
