@@ -251,3 +251,46 @@ func TestHTTPConventions(t *testing.T) {
 		t.Errorf("oversized body: %d", code)
 	}
 }
+
+// Writes through a follower travel to the leader over one ForwardStream;
+// each, valid or refused, must get its own answer.
+func TestConcurrentForwardedWritesGetTheirOwnAnswers(t *testing.T) {
+	c := agenttest.NewCluster(t, 3)
+	f := c.Followers()[0]
+	const n = 48
+	type answer struct {
+		i    int
+		code int
+		body string
+	}
+	answers := make(chan answer, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			body := fmt.Sprintf(`{"Kind":"service-defaults","Name":"svc-%d","Protocol":"http"}`, i)
+			if i%3 == 0 { // refused, naming this write's own value
+				body = fmt.Sprintf(`{"Kind":"service-defaults","Name":"svc-%d","Protocol":"proto-%d"}`, i, i)
+			}
+			code, out, _ := do(t, f, "PUT", "/v1/config", body)
+			answers <- answer{i, code, out}
+		}()
+	}
+	for k := 0; k < n; k++ {
+		a := <-answers
+		if a.i%3 == 0 {
+			if a.code != 400 || !strings.Contains(a.body, fmt.Sprintf("proto-%d", a.i)) {
+				t.Errorf("write %d: want a 400 naming its own protocol, got %d %q", a.i, a.code, a.body)
+			}
+		} else if a.code != 200 || a.body != "true" {
+			t.Errorf("write %d: %d %q", a.i, a.code, a.body)
+		}
+	}
+	if got := f.ForwardStreamsOpen(); got != 1 {
+		t.Fatalf("follower keeps %d forward streams, want 1 (to the leader)", got)
+	}
+	for i := 0; i < n; i++ {
+		code, body, _ := do(t, c.Leader(), "GET", fmt.Sprintf("/v1/config/service-defaults/svc-%d", i), "")
+		if want := map[bool]int{true: 404, false: 200}[i%3 == 0]; code != want {
+			t.Errorf("svc-%d after the writes: %d %s, want %d", i, code, body, want)
+		}
+	}
+}

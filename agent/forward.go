@@ -29,6 +29,10 @@ const maxForwardHops = 3
 // forwardedHeaders are the request headers that travel with a forward.
 var forwardedHeaders = []string{"X-Consul-Token", "Authorization", "X-Consul-Namespace", "X-Consul-Partition", "Content-Type"}
 
+// nonBlockingForwardDeadline bounds a forwarded request that is not a
+// blocking query: a write waits at most applyTimeout for Raft.
+const nonBlockingForwardDeadline = 30 * time.Second
+
 // errNoLeader is reported when no leader appeared within the hold timeout.
 var errNoLeader = errors.New("No cluster leader")
 
@@ -41,6 +45,12 @@ type forwarderServer struct {
 // Forward serves an HTTP API request forwarded by another server exactly as
 // if it had arrived over HTTP here.
 func (s *forwarderServer) Forward(ctx context.Context, req *pb.ForwardRequest) (*pb.ForwardResponse, error) {
+	return s.serve(ctx, req)
+}
+
+// serve answers one forwarded request, for Forward and ForwardStream alike.
+// A refusal is returned as a gRPC status error.
+func (s *forwarderServer) serve(ctx context.Context, req *pb.ForwardRequest) (*pb.ForwardResponse, error) {
 	if req.Version < rpc.ProtocolVersionMin || req.Version > rpc.ProtocolVersionMax {
 		return nil, status.Errorf(codes.FailedPrecondition, "forward protocol version %d not in supported range [%d, %d]", req.Version, rpc.ProtocolVersionMin, rpc.ProtocolVersionMax)
 	}
@@ -92,13 +102,22 @@ func hopsFrom(ctx context.Context) uint32 {
 	return h
 }
 
-// connPool keeps one gRPC client connection per server address.
+// connPool keeps one gRPC client connection per server address, and on it
+// at most one ForwardStream (see forward_stream.go).
 type connPool struct {
 	mu    sync.Mutex
 	conns map[string]*grpc.ClientConn
+	// streams holds the open ForwardStream per address; noStream the
+	// addresses of servers that do not implement it (older versions).
+	streams  map[string]*forwardStream
+	noStream map[string]bool
+	closed   bool
+	opening  sync.Mutex // held while a stream is being opened
 }
 
-func newConnPool() *connPool { return &connPool{conns: map[string]*grpc.ClientConn{}} }
+func newConnPool() *connPool {
+	return &connPool{conns: map[string]*grpc.ClientConn{}, streams: map[string]*forwardStream{}, noStream: map[string]bool{}}
+}
 
 func (p *connPool) get(addr string) (pb.ForwarderClient, error) {
 	p.mu.Lock()
@@ -118,6 +137,11 @@ func (p *connPool) get(addr string) (pb.ForwarderClient, error) {
 func (p *connPool) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.closed = true
+	for addr, fs := range p.streams {
+		fs.close()
+		delete(p.streams, addr)
+	}
 	for addr, c := range p.conns {
 		_ = c.Close()
 		delete(p.conns, addr)
@@ -193,7 +217,12 @@ func (a *Agent) forwardTo(w http.ResponseWriter, r *http.Request, body []byte, a
 	// 10 minutes plus jitter); anything else gets a short deadline.
 	ctx, cancel := context.WithTimeout(r.Context(), forwardDeadline(r))
 	defer cancel()
-	resp, err := c.Forward(ctx, req)
+	var resp *pb.ForwardResponse
+	if isBlocking(r) {
+		resp, err = c.Forward(ctx, req)
+	} else {
+		resp, err = a.conns.forwardOverStream(ctx, addr, c, req)
+	}
 	if err != nil {
 		return err
 	}
@@ -205,12 +234,18 @@ func (a *Agent) forwardTo(w http.ResponseWriter, r *http.Request, body []byte, a
 	return nil
 }
 
+// isBlocking reports whether r is a blocking query (?index other than 0).
+func isBlocking(r *http.Request) bool {
+	i := r.URL.Query().Get("index")
+	return i != "" && i != "0"
+}
+
 // forwardDeadline is the time a forwarded request may take.
 func forwardDeadline(r *http.Request) time.Duration {
-	q := r.URL.Query()
-	if q.Get("index") == "" || q.Get("index") == "0" {
-		return 30 * time.Second
+	if !isBlocking(r) {
+		return nonBlockingForwardDeadline
 	}
+	q := r.URL.Query()
 	wait := defaultBlockingWait
 	if s := q.Get("wait"); s != "" {
 		if d, err := time.ParseDuration(s); err == nil {

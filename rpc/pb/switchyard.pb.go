@@ -46,7 +46,10 @@ type ForwardRequest struct {
 	// Incremented on every forward; a request that has been forwarded too
 	// often is refused instead of looping between servers that disagree on
 	// who leads.
-	Hops          uint32 `protobuf:"varint,9,opt,name=hops,proto3" json:"hops,omitempty"`
+	Hops uint32 `protobuf:"varint,9,opt,name=hops,proto3" json:"hops,omitempty"`
+	// Set on ForwardStream, where the answer carries it back; unused by the
+	// unary Forward.
+	Id            uint64 `protobuf:"varint,10,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -144,11 +147,25 @@ func (x *ForwardRequest) GetHops() uint32 {
 	return 0
 }
 
+func (x *ForwardRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
 type ForwardResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Status        int32                  `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
-	Headers       map[string]string      `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Body          []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Status  int32                  `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
+	Headers map[string]string      `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Body    []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	// On ForwardStream: the id of the request this answers.
+	Id uint64 `protobuf:"varint,4,opt,name=id,proto3" json:"id,omitempty"`
+	// On ForwardStream: a refusal that Forward would return as a gRPC status
+	// (a gRPC status code, never OK, and its message); the other fields are
+	// then unset.
+	ErrorCode     int32  `protobuf:"varint,5,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage  string `protobuf:"bytes,6,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -202,6 +219,27 @@ func (x *ForwardResponse) GetBody() []byte {
 		return x.Body
 	}
 	return nil
+}
+
+func (x *ForwardResponse) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ForwardResponse) GetErrorCode() int32 {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return 0
+}
+
+func (x *ForwardResponse) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
 }
 
 // StatusRequest asks a server about its Raft state.
@@ -326,7 +364,7 @@ var File_switchyard_proto protoreflect.FileDescriptor
 
 const file_switchyard_proto_rawDesc = "" +
 	"\n" +
-	"\x10switchyard.proto\x12\x11switchyard.rpc.v1\"\xef\x02\n" +
+	"\x10switchyard.proto\x12\x11switchyard.rpc.v1\"\xff\x02\n" +
 	"\x0eForwardRequest\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x12\x12\n" +
@@ -337,14 +375,20 @@ const file_switchyard_proto_rawDesc = "" +
 	"\x11origin_datacenter\x18\a \x01(\tR\x10originDatacenter\x12\x1f\n" +
 	"\vorigin_node\x18\b \x01(\tR\n" +
 	"originNode\x12\x12\n" +
-	"\x04hops\x18\t \x01(\rR\x04hops\x1a:\n" +
+	"\x04hops\x18\t \x01(\rR\x04hops\x12\x0e\n" +
+	"\x02id\x18\n" +
+	" \x01(\x04R\x02id\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc4\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x98\x02\n" +
 	"\x0fForwardResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x12I\n" +
 	"\aheaders\x18\x02 \x03(\v2/.switchyard.rpc.v1.ForwardResponse.HeadersEntryR\aheaders\x12\x12\n" +
-	"\x04body\x18\x03 \x01(\fR\x04body\x1a:\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\x12\x0e\n" +
+	"\x02id\x18\x04 \x01(\x04R\x02id\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x05 \x01(\x05R\terrorCode\x12#\n" +
+	"\rerror_message\x18\x06 \x01(\tR\ferrorMessage\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x0f\n" +
@@ -357,9 +401,10 @@ const file_switchyard_proto_rawDesc = "" +
 	"datacenter\x18\x04 \x01(\tR\n" +
 	"datacenter\x12\x1d\n" +
 	"\n" +
-	"last_index\x18\x05 \x01(\x04R\tlastIndex2\xac\x01\n" +
+	"last_index\x18\x05 \x01(\x04R\tlastIndex2\x88\x02\n" +
 	"\tForwarder\x12P\n" +
-	"\aForward\x12!.switchyard.rpc.v1.ForwardRequest\x1a\".switchyard.rpc.v1.ForwardResponse\x12M\n" +
+	"\aForward\x12!.switchyard.rpc.v1.ForwardRequest\x1a\".switchyard.rpc.v1.ForwardResponse\x12Z\n" +
+	"\rForwardStream\x12!.switchyard.rpc.v1.ForwardRequest\x1a\".switchyard.rpc.v1.ForwardResponse(\x010\x01\x12M\n" +
 	"\x06Status\x12 .switchyard.rpc.v1.StatusRequest\x1a!.switchyard.rpc.v1.StatusResponseB)Z'github.com/switchyard/switchyard/rpc/pbb\x06proto3"
 
 var (
@@ -387,11 +432,13 @@ var file_switchyard_proto_depIdxs = []int32{
 	4, // 0: switchyard.rpc.v1.ForwardRequest.headers:type_name -> switchyard.rpc.v1.ForwardRequest.HeadersEntry
 	5, // 1: switchyard.rpc.v1.ForwardResponse.headers:type_name -> switchyard.rpc.v1.ForwardResponse.HeadersEntry
 	0, // 2: switchyard.rpc.v1.Forwarder.Forward:input_type -> switchyard.rpc.v1.ForwardRequest
-	2, // 3: switchyard.rpc.v1.Forwarder.Status:input_type -> switchyard.rpc.v1.StatusRequest
-	1, // 4: switchyard.rpc.v1.Forwarder.Forward:output_type -> switchyard.rpc.v1.ForwardResponse
-	3, // 5: switchyard.rpc.v1.Forwarder.Status:output_type -> switchyard.rpc.v1.StatusResponse
-	4, // [4:6] is the sub-list for method output_type
-	2, // [2:4] is the sub-list for method input_type
+	0, // 3: switchyard.rpc.v1.Forwarder.ForwardStream:input_type -> switchyard.rpc.v1.ForwardRequest
+	2, // 4: switchyard.rpc.v1.Forwarder.Status:input_type -> switchyard.rpc.v1.StatusRequest
+	1, // 5: switchyard.rpc.v1.Forwarder.Forward:output_type -> switchyard.rpc.v1.ForwardResponse
+	1, // 6: switchyard.rpc.v1.Forwarder.ForwardStream:output_type -> switchyard.rpc.v1.ForwardResponse
+	3, // 7: switchyard.rpc.v1.Forwarder.Status:output_type -> switchyard.rpc.v1.StatusResponse
+	5, // [5:8] is the sub-list for method output_type
+	2, // [2:5] is the sub-list for method input_type
 	2, // [2:2] is the sub-list for extension type_name
 	2, // [2:2] is the sub-list for extension extendee
 	0, // [0:2] is the sub-list for field type_name

@@ -22,8 +22,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Forwarder_Forward_FullMethodName = "/switchyard.rpc.v1.Forwarder/Forward"
-	Forwarder_Status_FullMethodName  = "/switchyard.rpc.v1.Forwarder/Status"
+	Forwarder_Forward_FullMethodName       = "/switchyard.rpc.v1.Forwarder/Forward"
+	Forwarder_ForwardStream_FullMethodName = "/switchyard.rpc.v1.Forwarder/ForwardStream"
+	Forwarder_Status_FullMethodName        = "/switchyard.rpc.v1.Forwarder/Status"
 )
 
 // ForwarderClient is the client API for Forwarder service.
@@ -31,6 +32,12 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type ForwarderClient interface {
 	Forward(ctx context.Context, in *ForwardRequest, opts ...grpc.CallOption) (*ForwardResponse, error)
+	// ForwardStream carries many forwards over one long-lived stream, each
+	// request answered by the response with its id, in any order. A follower
+	// keeps one to the leader for requests that do not block: it saves the
+	// per-call stream setup and headers of Forward on every write. Blocking
+	// queries keep using Forward, whose call ends with the client's wait.
+	ForwardStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ForwardRequest, ForwardResponse], error)
 	Status(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*StatusResponse, error)
 }
 
@@ -52,6 +59,19 @@ func (c *forwarderClient) Forward(ctx context.Context, in *ForwardRequest, opts 
 	return out, nil
 }
 
+func (c *forwarderClient) ForwardStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ForwardRequest, ForwardResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Forwarder_ServiceDesc.Streams[0], Forwarder_ForwardStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ForwardRequest, ForwardResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Forwarder_ForwardStreamClient = grpc.BidiStreamingClient[ForwardRequest, ForwardResponse]
+
 func (c *forwarderClient) Status(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*StatusResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(StatusResponse)
@@ -67,6 +87,12 @@ func (c *forwarderClient) Status(ctx context.Context, in *StatusRequest, opts ..
 // for forward compatibility.
 type ForwarderServer interface {
 	Forward(context.Context, *ForwardRequest) (*ForwardResponse, error)
+	// ForwardStream carries many forwards over one long-lived stream, each
+	// request answered by the response with its id, in any order. A follower
+	// keeps one to the leader for requests that do not block: it saves the
+	// per-call stream setup and headers of Forward on every write. Blocking
+	// queries keep using Forward, whose call ends with the client's wait.
+	ForwardStream(grpc.BidiStreamingServer[ForwardRequest, ForwardResponse]) error
 	Status(context.Context, *StatusRequest) (*StatusResponse, error)
 	mustEmbedUnimplementedForwarderServer()
 }
@@ -80,6 +106,9 @@ type UnimplementedForwarderServer struct{}
 
 func (UnimplementedForwarderServer) Forward(context.Context, *ForwardRequest) (*ForwardResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Forward not implemented")
+}
+func (UnimplementedForwarderServer) ForwardStream(grpc.BidiStreamingServer[ForwardRequest, ForwardResponse]) error {
+	return status.Errorf(codes.Unimplemented, "method ForwardStream not implemented")
 }
 func (UnimplementedForwarderServer) Status(context.Context, *StatusRequest) (*StatusResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Status not implemented")
@@ -123,6 +152,13 @@ func _Forwarder_Forward_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Forwarder_ForwardStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ForwarderServer).ForwardStream(&grpc.GenericServerStream[ForwardRequest, ForwardResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Forwarder_ForwardStreamServer = grpc.BidiStreamingServer[ForwardRequest, ForwardResponse]
+
 func _Forwarder_Status_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(StatusRequest)
 	if err := dec(in); err != nil {
@@ -157,6 +193,13 @@ var Forwarder_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Forwarder_Status_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ForwardStream",
+			Handler:       _Forwarder_ForwardStream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "switchyard.proto",
 }
