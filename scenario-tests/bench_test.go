@@ -36,12 +36,19 @@ func reportLatencies(b *testing.B, lat []time.Duration) {
 }
 
 // benchmarkConfigPut issues b.N config-entry PUTs through HTTP from
-// `clients` concurrent clients spread over all servers (followers forward
-// to the leader, as a real client population would cause).
+// `clients` concurrent clients. Write i goes to server i mod 3, so one
+// write in three reaches the leader directly and the others are forwarded,
+// as a real client population would cause, whatever the number of clients
+// and whichever server won the election. (Giving each client a fixed server
+// made a 1-client run all-leader or all-follower by the luck of the
+// election.)
 func benchmarkConfigPut(b *testing.B, clients int) {
 	profileDir := os.Getenv("SWITCHYARD_BENCH_PROFILE")
 	var opts harness.ClusterOptions
 	if profileDir != "" {
+		if err := os.MkdirAll(profileDir, 0o755); err != nil {
+			b.Fatal(err)
+		}
 		opts.ExtraArgs = []string{"-enable-debug"}
 	}
 	c := harness.NewCluster(b, 3, opts)
@@ -53,14 +60,39 @@ func benchmarkConfigPut(b *testing.B, clients int) {
 		done := profileServers(b, c, profileDir, fmt.Sprintf("put%d", clients))
 		defer done()
 	}
+	targets := c.Servers
+	if only := benchTarget(b); only != "" {
+		l := c.Leader()
+		if l == nil {
+			b.Fatal("no leader to tell leader from followers")
+		}
+		targets = nil
+		for _, s := range c.Servers {
+			if (s == l) == (only == "leader") {
+				targets = append(targets, s)
+			}
+		}
+	}
 	runPuts(b, clients, pids, func(w int, i int64) error {
-		s := c.Servers[w%len(c.Servers)]
+		s := targets[int(i)%len(targets)]
 		ok, err := putDefaults(s, "bench-"+strconv.FormatInt(i, 10))
 		if err == nil && !ok {
 			err = fmt.Errorf("PUT answered false")
 		}
 		return err
 	})
+}
+
+// benchTarget is SWITCHYARD_BENCH_TARGET: "leader" or "follower" sends
+// every write of the put benchmarks (ours and etcd's) to the leader or to
+// the followers only, to tell the cost of forwarding from the rest; ""
+// (the default) spreads writes over all servers in turn.
+func benchTarget(b *testing.B) string {
+	t := os.Getenv("SWITCHYARD_BENCH_TARGET")
+	if t != "" && t != "leader" && t != "follower" {
+		b.Fatalf("SWITCHYARD_BENCH_TARGET=%q: want leader, follower or nothing", t)
+	}
+	return t
 }
 
 // profileServers takes a 5-second CPU profile of every server while the

@@ -3,6 +3,7 @@ package scenariotests
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -35,8 +36,30 @@ func benchmarkEtcdPut(b *testing.B, clients int) {
 	for _, m := range members {
 		pids = append(pids, m.cmd.Process.Pid)
 	}
+	targets := members
+	if only := benchTarget(b); only != "" {
+		targets = nil
+		for _, m := range members {
+			code, out, err := m.post("/v3/maintenance/status", "{}")
+			var st struct {
+				Header struct {
+					MemberID string `json:"member_id"`
+				}
+				Leader string
+			}
+			if err == nil && code == http.StatusOK {
+				err = json.Unmarshal(out, &st)
+			}
+			if err != nil || st.Leader == "" {
+				b.Fatalf("etcd status of %s: %d %s %v", m.name, code, out, err)
+			}
+			if (st.Header.MemberID == st.Leader) == (only == "leader") {
+				targets = append(targets, m)
+			}
+		}
+	}
 	runPuts(b, clients, pids, func(w int, i int64) error {
-		m := members[w%len(members)]
+		m := targets[int(i)%len(targets)]
 		name := "bench-" + strconv.FormatInt(i, 10)
 		value := fmt.Sprintf(`{"Kind":"service-defaults","Name":%q,"Protocol":"http"}`, name)
 		body := fmt.Sprintf(`{"key":%q,"value":%q}`,
