@@ -51,8 +51,11 @@ func startHeavyWriter(c *harness.Cluster, clients int) *heavyWriter {
 					return
 				default:
 				}
+				// Names repeat, but every body differs: an identical write
+				// is answered without a Raft entry, and the test needs the
+				// log to keep growing for as long as it writes.
 				name := fmt.Sprintf("heavy-%d-%d", id, seq%400)
-				body := fmt.Sprintf(`{"Kind":"service-defaults","Name":%q,"Protocol":"http","Meta":{%s}}`, name, strings.Join(meta, ","))
+				body := fmt.Sprintf(`{"Kind":"service-defaults","Name":%q,"Protocol":"http","Meta":{%s,"seq":"%d"}}`, name, strings.Join(meta, ","), seq)
 				servers := c.Servers
 				s := servers[seq%len(servers)]
 				code, out, how := call("PUT", "http://"+s.HTTPAddr()+"/v1/config", []byte(body))
