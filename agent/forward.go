@@ -160,7 +160,14 @@ func (a *Agent) serverStatus(ctx context.Context, addr string) (*pb.StatusRespon
 // While there is no leader (an election), it waits up to RPCHoldTimeout
 // for one; transport errors to a leader that just died are retried within
 // the same budget. It returns errNoLeader if none appeared in time.
-func (a *Agent) forwardToLeader(w http.ResponseWriter, r *http.Request, body []byte) error {
+//
+// A write is sent again only when the previous attempt certainly did not
+// reach the leader (see unappliedError), as Consul retries writes only on
+// "no leader": once sent, a write may have been applied even though its
+// answer was lost, and applying it twice could turn a CAS write that
+// succeeded into a reported failure. Such a write answers 503 saying its
+// outcome is unknown. Reads are always retried.
+func (a *Agent) forwardToLeader(w http.ResponseWriter, r *http.Request, body []byte, write bool) error {
 	deadline := time.Now().Add(a.config.RPCHoldTimeout)
 	var lastErr error
 	for {
@@ -169,6 +176,11 @@ func (a *Agent) forwardToLeader(w http.ResponseWriter, r *http.Request, body []b
 			err := a.forwardTo(w, r, body, string(addr))
 			if err == nil {
 				return nil
+			}
+			if !mayResend(write, err) {
+				a.logger.Warn("forwarded write failed after it was sent; its outcome is unknown", "leader", addr, "path", r.URL.Path, "error", err)
+				return &httpError{http.StatusServiceUnavailable, fmt.Sprintf(
+					"the write was forwarded to the leader (%s) but no answer came back, so it may or may not have been applied: %v", addr, err)}
 			}
 			lastErr = err
 			a.logger.Debug("forward to leader failed, retrying", "leader", addr, "error", err)
@@ -196,12 +208,19 @@ func (a *Agent) forwardToLeader(w http.ResponseWriter, r *http.Request, body []b
 	}
 }
 
+// mayResend reports whether a forward that failed with err may be sent
+// again: a read always, a write only if the leader certainly did not act
+// on it.
+func mayResend(write bool, err error) bool {
+	return !write || isUnapplied(err)
+}
+
 // forwardTo performs one forward to addr. Only transport failures return
 // an error; any HTTP answer (including errors) is copied to w.
 func (a *Agent) forwardTo(w http.ResponseWriter, r *http.Request, body []byte, addr string) error {
 	c, err := a.conns.get(addr)
 	if err != nil {
-		return err
+		return &unappliedError{err}
 	}
 	req := &pb.ForwardRequest{
 		Version: rpc.ProtocolVersionMax, Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
@@ -220,6 +239,7 @@ func (a *Agent) forwardTo(w http.ResponseWriter, r *http.Request, body []byte, a
 	var resp *pb.ForwardResponse
 	if isBlocking(r) {
 		resp, err = c.Forward(ctx, req)
+		err = refusalsUnapplied(err)
 	} else {
 		resp, err = a.conns.forwardOverStream(ctx, addr, c, req)
 	}

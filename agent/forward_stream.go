@@ -57,6 +57,34 @@ func (s *forwarderServer) ForwardStream(st pb.Forwarder_ForwardStreamServer) err
 	}
 }
 
+// unappliedError wraps a forward failure after which the leader certainly
+// did not act on the request: it was never sent (no connection, no stream,
+// a stream already broken), or the server refused it before serving it
+// (protocol version, hop limit). Only such failures let a write be sent
+// again.
+type unappliedError struct{ err error }
+
+func (e *unappliedError) Error() string { return e.err.Error() }
+func (e *unappliedError) Unwrap() error { return e.err }
+
+// GRPCStatus keeps the wrapped gRPC status visible to status.Code.
+func (e *unappliedError) GRPCStatus() *status.Status { return status.Convert(e.err) }
+
+func isUnapplied(err error) bool {
+	var u *unappliedError
+	return errors.As(err, &u)
+}
+
+// refusalsUnapplied marks the statuses serve refuses with before serving
+// a request as unapplied.
+func refusalsUnapplied(err error) error {
+	switch status.Code(err) {
+	case codes.FailedPrecondition, codes.Aborted:
+		return &unappliedError{err}
+	}
+	return err
+}
+
 // forwardStream is the client side of one ForwardStream.
 type forwardStream struct {
 	st     pb.Forwarder_ForwardStreamClient
@@ -106,7 +134,7 @@ func (fs *forwardStream) recvLoop() {
 			continue // its caller gave up
 		}
 		if resp.ErrorCode != 0 {
-			ch <- streamResult{err: status.Error(codes.Code(resp.ErrorCode), resp.ErrorMessage)}
+			ch <- streamResult{err: refusalsUnapplied(status.Error(codes.Code(resp.ErrorCode), resp.ErrorMessage))}
 		} else {
 			ch <- streamResult{resp: resp}
 		}
@@ -144,7 +172,7 @@ func (fs *forwardStream) call(ctx context.Context, req *pb.ForwardRequest) (*pb.
 	fs.mu.Lock()
 	if fs.err != nil {
 		fs.mu.Unlock()
-		return nil, fs.err
+		return nil, &unappliedError{fs.err}
 	}
 	fs.nextID++
 	req.Id = fs.nextID
@@ -157,12 +185,16 @@ func (fs *forwardStream) call(ctx context.Context, req *pb.ForwardRequest) (*pb.
 	if err != nil && !errors.Is(err, io.EOF) {
 		// This message could not be sent; the stream itself may be fine.
 		fs.forget(req.Id)
-		return nil, err
+		return nil, &unappliedError{err}
 	}
-	// On io.EOF the stream has ended and recvLoop fails this call with
-	// the stream's status.
+	// On io.EOF the stream had ended before this message went out, and
+	// recvLoop fails this call with the stream's status.
+	notSent := err != nil
 	select {
 	case r := <-ch:
+		if r.err != nil && notSent {
+			return nil, &unappliedError{r.err}
+		}
 		return r.resp, r.err
 	case <-ctx.Done():
 		fs.forget(req.Id)
@@ -182,10 +214,11 @@ func (fs *forwardStream) forget(id uint64) {
 func (p *connPool) forwardOverStream(ctx context.Context, addr string, c pb.ForwarderClient, req *pb.ForwardRequest) (*pb.ForwardResponse, error) {
 	fs, err := p.stream(addr, c)
 	if err != nil {
-		return nil, err
+		return nil, &unappliedError{err}
 	}
 	if fs == nil {
-		return c.Forward(ctx, req)
+		resp, err := c.Forward(ctx, req)
+		return resp, refusalsUnapplied(err)
 	}
 	resp, err := fs.call(ctx, req)
 	if err != nil && status.Code(err) == codes.Unimplemented && status.Code(fs.broken()) == codes.Unimplemented {
@@ -195,7 +228,8 @@ func (p *connPool) forwardOverStream(ctx context.Context, addr string, c pb.Forw
 		p.noStream[addr] = true
 		delete(p.streams, addr)
 		p.mu.Unlock()
-		return c.Forward(ctx, req)
+		resp, err := c.Forward(ctx, req)
+		return resp, refusalsUnapplied(err)
 	}
 	return resp, err
 }

@@ -172,6 +172,9 @@ func TestForwardStreamCallEndsWithItsContext(t *testing.T) {
 	if status.Code(err) != codes.DeadlineExceeded {
 		t.Fatalf("got %v, want DeadlineExceeded", err)
 	}
+	if mayResend(true, err) || !mayResend(false, err) {
+		t.Fatalf("after a timeout a write must not be resent and a read may be: %v", err)
+	}
 	p.mu.Lock()
 	fs := p.streams[addr]
 	p.mu.Unlock()
@@ -206,14 +209,25 @@ func TestForwardStreamFailureFailsWaitingCallsAndReopens(t *testing.T) {
 			if status.Code(err) != codes.Internal {
 				t.Fatalf("waiting call ended with %v, want the stream's Internal status", err)
 			}
+			if mayResend(true, err) {
+				t.Fatalf("a write that was sent before the stream failed may be resent: %v", err)
+			}
 		case <-time.After(10 * time.Second):
 			t.Fatal("a call still waits on a stream that failed")
 		}
 	}
+	// A call on the failed stream never goes out, so a write may be resent.
+	p.mu.Lock()
+	old := p.streams[addr]
+	p.mu.Unlock()
+	_, err := old.call(context.Background(), &pb.ForwardRequest{Version: rpc.ProtocolVersionMax, Path: "/late"})
+	if err == nil || !mayResend(true, err) {
+		t.Fatalf("call on a failed stream: %v; want an error that allows resending", err)
+	}
 	// The next call opens a fresh stream.
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, err := p.forwardOverStream(ctx, addr, c, &pb.ForwardRequest{Version: rpc.ProtocolVersionMax, Path: "/again"})
+	_, err = p.forwardOverStream(ctx, addr, c, &pb.ForwardRequest{Version: rpc.ProtocolVersionMax, Path: "/again"})
 	if status.Code(err) != codes.DeadlineExceeded {
 		t.Fatalf("call on the new stream: %v", err)
 	}
@@ -241,6 +255,9 @@ func TestForwardStreamCarriesRefusalsAndStaysOpen(t *testing.T) {
 		cancel()
 		if status.Code(err) != tc.code {
 			t.Fatalf("%+v: got %v, want %v", tc.req, err, tc.code)
+		}
+		if !mayResend(true, err) {
+			t.Fatalf("%+v: a refused write is not allowed to be resent: %v", tc.req, err)
 		}
 	}
 	p.mu.Lock()

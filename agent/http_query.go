@@ -152,7 +152,7 @@ func (a *Agent) read(fn func(w http.ResponseWriter, r *http.Request, param strin
 			}
 		}
 		if !qo.stale && !a.isLeader() {
-			if err := a.forwardToLeader(w, r, nil); err != nil {
+			if err := a.forwardToLeader(w, r, nil, false); err != nil {
 				return nil, err
 			}
 			return nil, errResponseWritten
@@ -192,7 +192,7 @@ func (a *Agent) write(fn handlerFunc) handlerFunc {
 		if err != nil {
 			return nil, badRequest("%v", err)
 		}
-		if err := a.forwardToLeader(w, r, body); err != nil {
+		if err := a.forwardToLeader(w, r, body, true); err != nil {
 			return nil, err
 		}
 		return nil, errResponseWritten

@@ -161,7 +161,7 @@ func (a *Agent) operatorAutopilotHealth(w http.ResponseWriter, r *http.Request, 
 		return nil, err
 	}
 	if !a.isLeader() {
-		if err := a.forwardToLeader(w, r, nil); err != nil {
+		if err := a.forwardToLeader(w, r, nil, false); err != nil {
 			return nil, err
 		}
 		return nil, errResponseWritten
