@@ -54,9 +54,9 @@ type Agent struct {
 	routeTable map[string]*route
 
 	leaderDone chan struct{} // closed when leaderLoop has returned
-	// leaderReady is true while this server leads and its state store holds
-	// every committed entry (set after the leader session's barrier).
-	leaderReady  atomic.Bool
+	// readyTerm is the Raft term in which this server's leader session
+	// passed its barrier, 0 outside a session: see leaderReady.
+	readyTerm    atomic.Uint64
 	leaveCh      chan struct{}
 	leaveOnce    sync.Once
 	shutdownCh   chan struct{}

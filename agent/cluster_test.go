@@ -294,3 +294,63 @@ func TestConcurrentForwardedWritesGetTheirOwnAnswers(t *testing.T) {
 		}
 	}
 }
+
+// A leader answers reads only once its state store holds every committed
+// entry (its session's barrier): until then a read waits, on the leader and
+// through a follower, and after the hold timeout fails instead of answering
+// from older state. ?stale reads are not held.
+func TestLeaderReadsWaitUntilTheLeaderHasCaughtUp(t *testing.T) {
+	c := agenttest.NewCluster(t, 3, func(i int, cfg *agent.Config) { cfg.RPCHoldTimeout = 2 * time.Second })
+	l := c.Leader()
+	f := c.Followers()[0]
+	if code, body, _ := do(t, l, "PUT", "/v1/config", `{"Kind":"service-defaults","Name":"web","Protocol":"http"}`); code != 200 {
+		t.Fatalf("write: %d %s", code, body)
+	}
+	term := l.ReadyTermForTest()
+	if term == 0 {
+		t.Fatal("the leader's session has not passed its barrier")
+	}
+	l.SetReadyTermForTest(0)
+	type answer struct {
+		via  string
+		code int
+		body string
+	}
+	answers := make(chan answer, 3)
+	for _, a := range []*agent.Agent{l, f} {
+		for _, q := range []string{"?consistent", ""} {
+			if a == f && q == "" {
+				continue
+			}
+			go func() {
+				code, body, _ := do(t, a, "GET", "/v1/config/service-defaults/web"+q, "")
+				answers <- answer{a.Config().NodeName + q, code, body}
+			}()
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	select {
+	case a := <-answers:
+		t.Fatalf("read via %s answered (%d %s) before the leader caught up", a.via, a.code, a.body)
+	default:
+	}
+	if code, body, _ := do(t, f, "GET", "/v1/config/service-defaults/web?stale", ""); code != 200 {
+		t.Fatalf("stale read was held: %d %s", code, body)
+	}
+	l.SetReadyTermForTest(term)
+	for i := 0; i < 3; i++ {
+		a := <-answers
+		if a.code != 200 || !strings.Contains(a.body, `"Name":"web"`) {
+			t.Fatalf("read via %s after catching up: %d %s", a.via, a.code, a.body)
+		}
+	}
+
+	// A leader that never catches up fails the read after the hold
+	// timeout. A readiness from an earlier term does not count.
+	l.SetReadyTermForTest(term - 1)
+	code, body, _ := do(t, l, "GET", "/v1/config/service-defaults/web?consistent", "")
+	if code != 500 || !strings.Contains(body, "No cluster leader") || !strings.Contains(body, "not yet applied") {
+		t.Fatalf("read from a leader that has not caught up: %d %s", code, body)
+	}
+	l.SetReadyTermForTest(term)
+}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -151,11 +152,14 @@ func (a *Agent) read(fn func(w http.ResponseWriter, r *http.Request, param strin
 				qo.stale = false
 			}
 		}
-		if !qo.stale && !a.isLeader() {
-			if err := a.forwardToLeader(w, r, nil, false); err != nil {
+		if !qo.stale {
+			served, err := a.readOnReadyLeader(w, r)
+			if err != nil {
 				return nil, err
 			}
-			return nil, errResponseWritten
+			if served {
+				return nil, errResponseWritten
+			}
 		}
 		if qo.consistent {
 			if err := a.raft.raft.VerifyLeader().Error(); err != nil {
@@ -168,6 +172,39 @@ func (a *Agent) read(fn func(w http.ResponseWriter, r *http.Request, param strin
 		}
 		return out, err
 	}
+}
+
+// readOnReadyLeader makes sure a read that the leader must answer is
+// answered by a leader whose state store holds every committed entry. A
+// follower forwards it (served is true: the answer is written). On the
+// leader it waits, up to RPCHoldTimeout, for the leader session's barrier:
+// a new leader may not yet have applied entries its predecessor committed
+// and acknowledged, and reading before would return state older than a
+// write the client has already seen succeed (found by the five-server
+// nemesis: a ?consistent read, a second after a leader change, missed a
+// CAS write acknowledged before it). If leadership moves meanwhile, the
+// read is forwarded to the new leader.
+func (a *Agent) readOnReadyLeader(w http.ResponseWriter, r *http.Request) (served bool, err error) {
+	deadline := time.Now().Add(a.config.RPCHoldTimeout)
+	for a.isLeader() {
+		if a.leaderReady() {
+			return false, nil
+		}
+		if time.Now().After(deadline) {
+			return false, fmt.Errorf("%w: this server was elected but has not yet applied the entries committed before", errNoLeader)
+		}
+		select {
+		case <-r.Context().Done():
+			return false, r.Context().Err()
+		case <-a.shutdownCh:
+			return false, errNoLeader
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if err := a.forwardToLeader(w, r, nil, false); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // write wraps a state-changing endpoint: the request is served by the

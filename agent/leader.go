@@ -44,7 +44,11 @@ func (a *Agent) leaderLoop() {
 func (a *Agent) leaderSession(stop chan struct{}) {
 	a.logger.Info("acquired leadership")
 	defer a.logger.Info("lost leadership")
+	var term uint64
 	for {
+		// The barrier is appended in this term; if leadership is lost and
+		// won again meanwhile it fails and is retried.
+		term = a.raft.raft.CurrentTerm()
 		err := a.raft.raft.Barrier(10 * time.Second).Error()
 		if err == nil {
 			break
@@ -58,8 +62,8 @@ func (a *Agent) leaderSession(stop chan struct{}) {
 	}
 	// Until the barrier, this leader's state store may lack committed
 	// entries (Raft applies the log asynchronously after a restart).
-	a.leaderReady.Store(true)
-	defer a.leaderReady.Store(false)
+	a.readyTerm.Store(term)
+	defer a.readyTerm.Store(0)
 	// A secondary's leader replicates config entries from the primary
 	// (replication.go) for as long as this session lasts.
 	replDone := make(chan struct{})
@@ -84,6 +88,15 @@ func (a *Agent) leaderSession(stop chan struct{}) {
 		case <-tick.C:
 		}
 	}
+}
+
+// leaderReady reports whether this server leads and its state store holds
+// every entry committed so far: its leader session passed a barrier in the
+// current term. Checking the term too covers leadership lost and won again
+// before the old session has ended.
+func (a *Agent) leaderReady() bool {
+	t := a.readyTerm.Load()
+	return t != 0 && a.isLeader() && t == a.raft.raft.CurrentTerm()
 }
 
 // reconcile brings Raft membership and the catalog in line with gossip.

@@ -46,7 +46,7 @@ func (a *Agent) replicationConfigList(w http.ResponseWriter, r *http.Request, _ 
 		// A leader that has not passed its barrier may still be replaying
 		// the log after a restart: a list from it would look like entries
 		// were deleted, and a secondary would delete and re-add them.
-		if !a.leaderReady.Load() {
+		if !a.leaderReady() {
 			return 0, nil, fmt.Errorf("%w: the leader is still applying the Raft log", errNoLeader)
 		}
 		idx, entries, err := s.ConfigEntriesAll(ws)
