@@ -29,7 +29,7 @@ import (
 
 var (
 	nemesisDuration = flag.Duration("nemesis.duration", 2*time.Minute,
-		"how long the nemesis scenarios inject faults (go test ./scenario-tests -run Nemesis -nemesis.duration=20m)")
+		"how long the nemesis scenarios inject faults (go test -timeout 0 ./scenario-tests -run Nemesis -nemesis.duration=20m)")
 	nemesisSeed = flag.Int64("nemesis.seed", 0, "seed of the nemesis's choices; 0 picks one from the clock (the test logs it)")
 )
 
@@ -327,9 +327,19 @@ func (n *nemesis) summary() string {
 	return fmt.Sprintf("%d faults (%s)", total, strings.Join(names, ", "))
 }
 
+// nemesisCheckMargin is the time a nemesis scenario needs besides its
+// fault-injection phase: starting the clusters and checking the history.
+const nemesisCheckMargin = 3 * time.Minute
+
 // nemesisSetup picks the seed and makes the test network, or says plainly
 // that partitions are not available here.
 func nemesisSetup(t *testing.T, d time.Duration) (int64, *harness.Net) {
+	// go test's -timeout (10m unless given) would otherwise kill a long
+	// run near its end with a goroutine dump instead of a verdict.
+	if deadline, ok := t.Deadline(); ok && time.Until(deadline) < d+nemesisCheckMargin {
+		t.Fatalf("-nemesis.duration=%s does not fit in what is left of go test's -timeout (%s): the run also needs about %s to start and check; pass -timeout 0 or a longer -timeout",
+			d, time.Until(deadline).Round(time.Second), nemesisCheckMargin)
+	}
 	seed := *nemesisSeed
 	if seed == 0 {
 		seed = time.Now().UnixNano()
