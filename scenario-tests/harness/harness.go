@@ -38,6 +38,7 @@ func Binary(t testing.TB) string {
 			buildErr = err
 			return
 		}
+		builtDir = dir
 		binPath = filepath.Join(dir, "switchyard")
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Join(filepath.Dir(file), "..", "..")
@@ -56,8 +57,18 @@ func Binary(t testing.TB) string {
 var (
 	buildOnce sync.Once
 	binPath   string
+	builtDir  string // the temporary directory Binary built into, if it did
 	buildErr  error
 )
+
+// RemoveBuiltBinary deletes what Binary built. A package's TestMain calls
+// it after its tests; each run used to leave a 30 MB binary in the
+// temporary directory.
+func RemoveBuiltBinary() {
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
+	}
+}
 
 // Server is one switchyard process and what is needed to restart it.
 type Server struct {
