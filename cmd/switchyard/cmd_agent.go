@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -174,9 +175,31 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	case <-a.LeaveRequested():
 		logger.Info("leave requested over the API")
 	}
+	stop := startLeaveWatchdog(leaveDeadline, logger, stderr, os.Exit)
+	defer stop()
 	if err := a.Leave(); err != nil {
 		logger.Error("leave failed", "error", err)
 		return 1
 	}
 	return 0
+}
+
+// leaveDeadline bounds a graceful leave. Its own steps give up within
+// about 22 s (gossip leave 5 s, removal from Raft 10 s, WAN leave 5 s, HTTP
+// drain 2 s); a leave still running after this is stuck.
+const leaveDeadline = 25 * time.Second
+
+// startLeaveWatchdog calls exit(1) if the leave has not finished after d,
+// first logging every goroutine's stack so the stuck step can be found. A
+// server told to stop then stops, instead of hanging until it is killed
+// without a trace. The returned func disarms it.
+func startLeaveWatchdog(d time.Duration, logger hclog.Logger, stderr io.Writer, exit func(int)) (stop func()) {
+	t := time.AfterFunc(d, func() {
+		buf := make([]byte, 8<<20)
+		n := runtime.Stack(buf, true)
+		logger.Error("leave did not finish in time; exiting; goroutine stacks follow", "after", d)
+		fmt.Fprintf(stderr, "%s\n", buf[:n])
+		exit(1)
+	})
+	return func() { t.Stop() }
 }
